@@ -1,0 +1,627 @@
+"""Lowering: a likelihood of a document becomes one pure JAX function.
+
+The graph is walked in topological order. Every value the program needs lives in one flat
+*value vector*: the parameters, the global observables, literal constants, then the outputs of
+the function nodes, level by level. Nodes of one type on one level are evaluated together with
+one gather and one vectorised call; all HistFactory channels are lowered together
+(:mod:`hs3jax.nodes.histfactory.lower`); constraint terms of one type are one vector op. The
+XLA program therefore grows with the number of node *types*, not nodes.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from hs3jax.errors import DocumentError, ModelError
+from hs3jax.graph import ModelGraph, build_graph
+from hs3jax.model import Model
+from hs3jax.nodes.basic import GaussianDist
+from hs3jax.nodes.composite import ProductDist
+from hs3jax.nodes.histfactory.dist import HistFactoryDist, Lumi, NormFactor
+from hs3jax.nodes.histfactory.lower import HistFactoryProgram, lower_histfactory
+from hs3jax.schema.base import Distribution, Function, Node
+from hs3jax.schema.document import Analysis, BinnedData, Document, Likelihood, UnbinnedData
+
+__all__ = ["compile_model"]
+
+# placeholder indices of function outputs in the value vector, resolved once all constants are
+# known (constants use -1, -2, ...)
+_FN_BASE = -(10**9)
+
+
+@dataclass(frozen=True)
+class _Gather:
+    """How to build the inputs of one node type from the value vector."""
+
+    fields: tuple[str, ...]
+    index: tuple[np.ndarray, ...]  # (n,) or (n, k) int arrays into the value vector
+
+    def inputs(self, values: jax.Array) -> dict[str, jax.Array]:
+        return {f: values[i] for f, i in zip(self.fields, self.index, strict=True)}
+
+
+@dataclass(frozen=True)
+class _FunctionGroup:
+    cls: type[Function]
+    gather: _Gather
+    start: int  # index of the first output in the value vector
+
+
+@dataclass(frozen=True)
+class _ConstraintGroup:
+    cls: type[Distribution]
+    gather: _Gather
+    lo: np.ndarray
+    hi: np.ndarray
+    normalise: bool
+
+
+@dataclass(frozen=True)
+class _EventTerm:
+    """A non-HistFactory density paired with events (unbinned) or bin centres (binned)."""
+
+    cls: type[Distribution]
+    gather: _Gather  # parameters (all but the observable), shape (1,)
+    observable_field: str
+    x: np.ndarray
+    weights: np.ndarray
+    lo: float
+    hi: float
+    name: str
+
+
+class _Values:
+    """Allocation of names and constants in the value vector."""
+
+    def __init__(self, parameters: Sequence[str], globs: Sequence[str]) -> None:
+        self.index: dict[str, int] = {}
+        for name in (*parameters, *globs):
+            self.index[name] = len(self.index)
+        self.n_inputs = len(self.index)
+        self.constants: list[float] = []
+        self._const_index: dict[float, int] = {}
+        self.n_functions = 0
+        self.one = self.constant(1.0)
+        self.zero = self.constant(0.0)
+
+    def constant(self, value: float) -> int:
+        key = float(value)
+        if key not in self._const_index:
+            self._const_index[key] = len(self.constants)
+            self.constants.append(key)
+        return -1 - self._const_index[key]  # resolved once the constants are all known
+
+    def resolve(self, idx: int) -> int:
+        return self.n_inputs + (-1 - idx) if idx < 0 else idx
+
+    def of(self, ref: str | float) -> int:
+        if isinstance(ref, str):
+            return self.index[ref]
+        return self.constant(ref)
+
+
+def _choose(doc: Document, name: str | None) -> tuple[str, Likelihood, Analysis | None]:
+    if name is None:
+        if doc.analyses:
+            analysis = doc.analyses[0]
+            return analysis.name, _likelihood(doc, analysis.likelihood, analysis), analysis
+        if doc.likelihoods:
+            return doc.likelihoods[0].name, doc.likelihoods[0], None
+        raise ModelError("the document has no analyses and no likelihoods to build a model from")
+    for analysis in doc.analyses:
+        if analysis.name == name:
+            return name, _likelihood(doc, analysis.likelihood, analysis), analysis
+    for lik in doc.likelihoods:
+        if lik.name == name:
+            return name, lik, None
+    known = [a.name for a in doc.analyses] + [lik.name for lik in doc.likelihoods]
+    raise ModelError(f"no analysis or likelihood named {name!r}; known: {', '.join(known)}")
+
+
+def _likelihood(doc: Document, name: str, analysis: Analysis) -> Likelihood:
+    for lik in doc.likelihoods:
+        if lik.name == name:
+            return lik
+    raise ModelError(
+        f"analysis {analysis.name!r} refers to likelihood {name!r}, which does not exist; "
+        f"known: {', '.join(lik.name for lik in doc.likelihoods)}"
+    )
+
+
+def _conventions(doc: Document) -> dict[str, Any]:
+    misc = doc.misc or {}
+    own = misc.get("hs3jax", {}) if isinstance(misc, dict) else {}
+    return own if isinstance(own, dict) else {}
+
+
+def compile_model(doc: Document, name: str | None = None, *, file: str | None = None) -> Model:
+    """Build the :class:`Model` of an analysis or likelihood of ``doc``."""
+    model_name, likelihood, analysis = _choose(doc, name)
+    settings = _conventions(doc)
+    conventions = str(settings.get("conventions", "root"))
+
+    # constraints named by HistFactory modifiers join the likelihood's roots
+    dist_by_name = {d.name: d for d in doc.distributions}
+    named_constraints: list[str] = []
+    for dist_name in likelihood.distributions:
+        for hf in _histfactory_in(dist_by_name.get(dist_name), dist_by_name):
+            for sample in hf.samples:
+                for mod in sample.modifiers:
+                    cname = getattr(mod, "constraint_name", None)
+                    if isinstance(mod, NormFactor | Lumi) and cname is not None:
+                        if cname not in named_constraints:
+                            named_constraints.append(cname)
+    graph = build_graph(doc, likelihood, file=file, extra_roots=named_constraints)
+
+    domains = {d.name: d for d in doc.domains}
+    analysis_domains = (
+        [domains[n] for n in (analysis.domains or []) if n in domains]
+        if analysis is not None
+        else list(doc.domains)
+    )
+    ranges: dict[str, tuple[float, float]] = {}
+    for dom in [*doc.domains, *analysis_domains]:  # analysis domains take precedence
+        for axis in dom.axes:
+            lo = -math.inf if axis.min is None else float(axis.min)
+            hi = math.inf if axis.max is None else float(axis.max)
+            ranges[axis.name] = (lo, hi)
+    glob_names = {
+        axis.name
+        for dom in analysis_domains
+        if "global_observables" in dom.name
+        for axis in dom.axes
+    }
+    glob_names.update(settings.get("global_observables", []))
+
+    referenced = [n for n in graph.parameters]
+    explicit_globals = tuple(n for n in referenced if n in glob_names)
+    free = [n for n in referenced if n not in glob_names]
+    parameters = _order_parameters(free, analysis, settings)
+
+    values = _Values(parameters, explicit_globals)
+    pairs = list(zip(likelihood.distributions, likelihood.data, strict=True))
+    data_by_name = {d.name: d for d in doc.data}
+
+    hf_channels: list[tuple[HistFactoryDist, Sequence[float] | None, tuple[str | int, ...]]] = []
+    constraint_names: list[str] = list(likelihood.aux_distributions or [])
+    for cname in named_constraints:
+        if cname not in constraint_names:
+            constraint_names.append(cname)
+    event_terms: list[tuple[Distribution, Any, tuple[str | int, ...]]] = []
+    lik_index = doc.likelihoods.index(likelihood)
+    for i, (dist_name, datum_name) in enumerate(pairs):
+        path: tuple[str | int, ...] = ("likelihoods", lik_index, "data", i)
+        datum = data_by_name.get(datum_name) if isinstance(datum_name, str) else datum_name
+        _split_term(
+            graph.node(dist_name), datum, path, graph, hf_channels, constraint_names, event_terms, file
+        )
+
+    function_groups = _lower_functions(graph, values)
+    hf_program: HistFactoryProgram | None = None
+    if hf_channels:
+        hf_program = lower_histfactory(
+            hf_channels,
+            index_of=lambda n: values.index[n],
+            one_index=values.one,
+            conventions=conventions,
+            nom_ranges=ranges,
+            file=file,
+        )
+    constraint_groups = _lower_constraints(
+        [graph.node(n) for n in constraint_names], values, ranges, set(explicit_globals)
+    )
+    events = [_lower_event_term(d, datum, p, values, file) for d, datum, p in event_terms]
+
+    # resolve constant placeholders now that all constants are known
+    n_inputs = values.n_inputs
+    n_const = len(values.constants)
+
+    def fix(idx: np.ndarray) -> np.ndarray:
+        idx = np.asarray(idx, dtype=np.int64)
+        is_fn = idx <= _FN_BASE
+        is_const = (idx < 0) & ~is_fn
+        out = np.where(is_const, n_inputs + (-1 - idx), idx)
+        return np.where(is_fn, n_inputs + n_const + (_FN_BASE - idx), out)
+
+    function_groups = [
+        _FunctionGroup(
+            g.cls,
+            _Gather(g.gather.fields, tuple(fix(i) for i in g.gather.index)),
+            n_inputs + n_const + g.start,
+        )
+        for g in function_groups
+    ]
+    constraint_groups = [
+        _ConstraintGroup(
+            g.cls, _Gather(g.gather.fields, tuple(fix(i) for i in g.gather.index)), g.lo, g.hi, g.normalise
+        )
+        for g in constraint_groups
+    ]
+    events = [
+        _EventTerm(
+            e.cls, _Gather(e.gather.fields, tuple(fix(i) for i in e.gather.index)),
+            e.observable_field, e.x, e.weights, e.lo, e.hi, e.name,
+        )
+        for e in events
+    ]
+    if hf_program is not None:
+        hf_program = _fix_hf(hf_program, fix)
+    constants = np.asarray(values.constants, dtype=np.float64)
+
+    hf_aux = hf_program.aux_values if hf_program is not None else np.zeros(0)
+    n_explicit = len(explicit_globals)
+
+    def value_vector(pars: jax.Array, aux: jax.Array) -> jax.Array:
+        vec = jnp.concatenate([pars, aux[:n_explicit], jnp.asarray(constants)])
+        for group in function_groups:
+            out = group.cls.value(**group.gather.inputs(vec))
+            vec = jnp.concatenate([vec, jnp.broadcast_to(out, group.gather.index[0].shape[:1])])
+        return vec
+
+    def nll_fn(pars: jax.Array, data: Any, inputs: Any) -> jax.Array:
+        aux = data["aux"]
+        vec = value_vector(pars, aux)
+        total = jnp.zeros((), dtype=jnp.float64)
+        if hf_program is not None:
+            hf_inputs = inputs["histfactory"]
+            expected = hf_program.expected(vec, hf_inputs)
+            total = total + hf_program.log_poisson(expected, data["main"])
+            total = total + hf_program.log_constraints(vec, aux[n_explicit:], hf_inputs)
+        for group in constraint_groups:
+            args = group.gather.inputs(vec)
+            logp = group.cls.log_density(**args)
+            if group.normalise:
+                params = {k: v for k, v in args.items() if k != "x"}
+                logp = logp - group.cls.log_integral(group.lo, group.hi, **params)  # type: ignore[operator]
+            total = total + jnp.sum(logp)
+        for term in events:
+            params = {k: v[0] for k, v in term.gather.inputs(vec).items()}
+            logp = term.cls.log_density(**{term.observable_field: term.x}, **params)
+            log_norm = term.cls.log_integral(term.lo, term.hi, **params)
+            if log_norm is None:
+                raise ModelError(f"{term.cls.__name__} has no closed-form normalisation")
+            total = total + jnp.sum(term.weights * (logp - log_norm))
+        return -total
+
+    def expected_fn(pars: jax.Array, inputs: Any) -> jax.Array:
+        if hf_program is None:
+            return jnp.zeros(0, dtype=jnp.float64)
+        aux = jnp.asarray(np.concatenate([_glob_values(doc, explicit_globals), hf_aux]))
+        return hf_program.expected(value_vector(pars, aux), inputs["histfactory"])
+
+    init, bounds, fixed = _parameter_table(doc, analysis, parameters, ranges, hf_program)
+    pois = tuple(
+        p for p in (analysis.parameters_of_interest or [] if analysis is not None else [])
+    )
+    present_pois = tuple(p for p in pois if p in parameters)
+    if pois and not present_pois:
+        warnings.warn(
+            f"parameter of interest {pois[0]!r} of {model_name!r} does not appear in the model "
+            "(a background-only workspace?); model.poi is None",
+            stacklevel=3,
+        )
+    with jax.enable_x64(True):
+        observed = (
+            jnp.asarray(hf_program.observed)
+            if hf_program is not None and hf_program.observed is not None
+            else jnp.zeros(0, dtype=jnp.float64)
+        )
+        data_tree = {
+            "main": observed,
+            "aux": jnp.asarray(
+                np.concatenate([_glob_values(doc, explicit_globals), hf_aux]).astype(np.float64)
+            ),
+        }
+        inputs_tree: dict[str, Any] = {}
+        if hf_program is not None:
+            inputs_tree["histfactory"] = jax.tree_util.tree_map(jnp.asarray, hf_program.inputs)
+        return Model(
+            name=model_name,
+            parameters=tuple(parameters),
+            poi=present_pois[0] if present_pois else None,
+            pois=present_pois,
+            init=jnp.asarray(init),
+            bounds=jnp.asarray(bounds),
+            fixed=jnp.asarray(fixed),
+            data=data_tree,
+            inputs=inputs_tree,
+            channels=hf_program.channels if hf_program is not None else (),
+            channel_slices=dict(zip(hf_program.channels, hf_program.bin_slices, strict=True))
+            if hf_program is not None
+            else {},
+            sample_slices=hf_program.sample_slices if hf_program is not None else {},
+            global_observables=(
+                *explicit_globals,
+                *(hf_program.aux_names if hf_program is not None else ()),
+            ),
+            nll_fn=nll_fn,
+            expected_fn=expected_fn,
+        )
+
+
+def _histfactory_in(node: Node | None, table: dict[str, Distribution]) -> list[HistFactoryDist]:
+    if isinstance(node, HistFactoryDist):
+        return [node]
+    if isinstance(node, ProductDist):
+        out: list[HistFactoryDist] = []
+        for factor in node.factors:
+            out.extend(_histfactory_in(table.get(factor), table))
+        return out
+    return []
+
+
+def _split_term(
+    node: Node,
+    datum: Any,
+    path: tuple[str | int, ...],
+    graph: ModelGraph,
+    hf_channels: list[Any],
+    constraints: list[str],
+    events: list[Any],
+    file: str | None,
+) -> None:
+    """Sort one (distribution, data) pair into HistFactory channels, constraints and events."""
+    observables = {a.name for a in getattr(datum, "axes", [])}
+    if isinstance(node, ProductDist):
+        for factor in node.factors:
+            child = graph.node(factor)
+            depends = isinstance(child, HistFactoryDist) or bool(
+                set(_observables_of(child, graph)) & observables
+            )
+            if depends:
+                _split_term(child, datum, path, graph, hf_channels, constraints, events, file)
+            elif factor not in constraints:
+                constraints.append(factor)
+        return
+    if isinstance(node, HistFactoryDist):
+        if not isinstance(datum, BinnedData):
+            raise DocumentError(
+                f"histfactory_dist {node.name!r} needs binned data",
+                file=file, path=path, expected="the name of a binned dataset", found=getattr(datum, "type", datum),
+            )
+        hf_channels.append((node, datum.contents, path))
+        return
+    if isinstance(node, Distribution) and isinstance(datum, UnbinnedData | BinnedData):
+        events.append((node, datum, path))
+        return
+    raise DocumentError(
+        f"cannot pair {node.type} {node.name!r} with this dataset",
+        file=file,
+        path=path,
+        expected="binned or unbinned data with the distribution's observables",
+        found=getattr(datum, "type", datum),
+    )
+
+
+def _observables_of(node: Node, graph: ModelGraph) -> list[str]:
+    if isinstance(node, Distribution):
+        obs = list(node.observables())
+        if isinstance(node, ProductDist):
+            for factor in node.factors:
+                obs.extend(_observables_of(graph.node(factor), graph))
+        return obs
+    return []
+
+
+def _order_parameters(
+    names: Sequence[str], analysis: Analysis | None, settings: dict[str, Any]
+) -> list[str]:
+    present = set(names)
+    preferred = [n for n in settings.get("parameter_order", []) if n in present]
+    if not preferred:
+        pois = [p for p in (analysis.parameters_of_interest or []) if p in present] if analysis else []
+        preferred = pois
+    rest = sorted(present - set(preferred))
+    return [*preferred, *rest]
+
+
+def _gather_for(
+    cls: type[Node], nodes: Sequence[Node], values: _Values, skip: Sequence[str] = ()
+) -> _Gather:
+    fields: list[str] = []
+    index: list[np.ndarray] = []
+    for field_name, spec in cls.ref_fields().items():
+        if field_name in skip:
+            continue
+        refs = [getattr(n, field_name) for n in nodes]
+        if spec.many:
+            width = max((len(r) for r in refs), default=0)
+            pad = values.constant(spec.pad)
+            rows = [[values.of(x) for x in r] + [pad] * (width - len(r)) for r in refs]
+            index.append(np.asarray(rows, dtype=np.int64).reshape(len(nodes), width))
+        else:
+            index.append(np.asarray([values.of(r) for r in refs], dtype=np.int64))
+        fields.append(field_name)
+    return _Gather(tuple(fields), tuple(index))
+
+
+def _lower_functions(graph: ModelGraph, values: _Values) -> list[_FunctionGroup]:
+    level: dict[str, int] = {}
+    for name in graph.order:
+        node = graph.node(name)
+        if not isinstance(node, Function):
+            continue
+        inputs = [p for p in graph.graph.predecessors(name) if p in level]
+        level[name] = 1 + max((level[p] for p in inputs), default=0)
+    by_group: dict[tuple[int, type[Node]], list[Node]] = defaultdict(list)
+    for name, lvl in level.items():
+        node = graph.node(name)
+        by_group[(lvl, type(node))].append(node)
+    groups: list[_FunctionGroup] = []
+    offset = 0
+    for (_, cls), nodes in sorted(by_group.items(), key=lambda kv: (kv[0][0], kv[0][1].__name__)):
+        gather = _gather_for(cls, nodes, values)
+        for k, node in enumerate(nodes):
+            # placeholder: function outputs follow inputs and constants (fixed up later)
+            values.index[node.name] = _FN_BASE - (offset + k)
+        groups.append(_FunctionGroup(cls, gather, offset))  # type: ignore[arg-type]
+        offset += len(nodes)
+    values.n_functions = offset
+    return groups
+
+
+def _lower_constraints(
+    nodes: Sequence[Node],
+    values: _Values,
+    ranges: dict[str, tuple[float, float]],
+    globs: set[str],
+) -> list[_ConstraintGroup]:
+    by_cls: dict[type[Node], list[Node]] = defaultdict(list)
+    for node in nodes:
+        if isinstance(node, HistFactoryDist | ProductDist) or not isinstance(node, Distribution):
+            raise ModelError(f"{node.type} {node.name!r} cannot be used as a constraint term")
+        by_cls[type(node)].append(node)
+    groups = []
+    for cls, members in by_cls.items():
+        oriented = [_orient(n, globs) for n in members]
+        gather = _gather_for(cls, oriented, values)
+        los, his = [], []
+        for node in oriented:
+            x = getattr(node, "x", None)
+            lo, hi = ranges.get(x, (-math.inf, math.inf)) if isinstance(x, str) else (-math.inf, math.inf)
+            los.append(lo)
+            his.append(hi)
+        lo_arr = np.asarray(los, dtype=np.float64)
+        hi_arr = np.asarray(his, dtype=np.float64)
+        normalise = bool(np.isfinite(lo_arr).any() or np.isfinite(hi_arr).any())
+        if normalise and cls.log_integral(jnp.zeros(1), jnp.ones(1), **{
+            f: jnp.ones(1) for f in gather.fields if f != "x"
+        }) is None:
+            normalise = False
+        groups.append(_ConstraintGroup(cls, gather, lo_arr, hi_arr, normalise))  # type: ignore[arg-type]
+    return groups
+
+
+def _orient(node: Node, globs: set[str]) -> Node:
+    """Make the global observable the random variable of a Gaussian constraint.
+
+    ROOT writes HistFactory's luminosity constraint as Gauss(x = Lumi | mean = nominalLumi) and
+    normalises it over the global observable (the mean); the density is symmetric in x and mean,
+    so swapping them gives ROOT's value and its normalisation range.
+    """
+    if isinstance(node, GaussianDist) and node.x not in globs and node.mean in globs:
+        return node.model_copy(update={"x": node.mean, "mean": node.x})
+    return node
+
+
+def _lower_event_term(
+    node: Distribution, datum: Any, path: tuple[str | int, ...], values: _Values, file: str | None
+) -> _EventTerm:
+    cls = type(node)
+    obs_fields = [f for f, s in cls.ref_fields().items() if s.observable]
+    axes = list(datum.axes)
+    if len(obs_fields) != 1 or len(axes) != 1:
+        raise ModelError(
+            f"{node.type} {node.name!r}: multi-dimensional event terms are not supported yet "
+            f"(observables {obs_fields}, data axes {[a.name for a in axes]})"
+        )
+    field = obs_fields[0]
+    axis = axes[0]
+    if getattr(node, field) != axis.name:
+        raise DocumentError(
+            f"{node.type} {node.name!r} is a density in {getattr(node, field)!r}, but the paired "
+            f"dataset {datum.name!r} has axis {axis.name!r}",
+            file=file, path=path, expected=f"data over {getattr(node, field)!r}", found=axis.name,
+        )
+    if isinstance(datum, UnbinnedData):
+        x = np.asarray([row[0] for row in datum.entries], dtype=np.float64)
+        w = np.asarray(datum.weights if datum.weights is not None else np.ones(len(x)), dtype=np.float64)
+    else:
+        # ROOT 6.40: a binned dataset with an ordinary density is evaluated at bin centres,
+        # weighted by the bin contents, with no bin-width factor
+        edges = axis.bin_edges()
+        x = 0.5 * (edges[1:] + edges[:-1])
+        w = np.asarray(datum.contents, dtype=np.float64)
+    gather = _gather_for(cls, [node], values, skip=[field])
+    return _EventTerm(cls, gather, field, x, w, axis.lo, axis.hi, node.name)
+
+
+def _fix_hf(program: HistFactoryProgram, fix: Callable[[np.ndarray], np.ndarray]) -> HistFactoryProgram:
+    from dataclasses import replace
+
+    from hs3jax.nodes.histfactory.lower import _InterpGroup
+
+    def fix_groups(groups: tuple[_InterpGroup, ...]) -> tuple[_InterpGroup, ...]:
+        return tuple(replace(g, param=fix(g.param)) for g in groups)
+
+    gauss = dict(program._gauss)
+    if gauss:
+        gauss["param"] = fix(gauss["param"])
+    poisson = dict(program._poisson)
+    if poisson:
+        poisson["param"] = fix(poisson["param"])
+    return replace(
+        program,
+        _row_factor_idx=fix(program._row_factor_idx),
+        _bin_factor_idx=fix(program._bin_factor_idx),
+        _normsys=fix_groups(program._normsys),
+        _histosys=fix_groups(program._histosys),
+        _gauss=gauss,
+        _poisson=poisson,
+    )
+
+
+def _glob_values(doc: Document, names: Sequence[str]) -> np.ndarray:
+    table: dict[str, float] = {}
+    for point in doc.parameter_points:
+        for p in point.parameters:
+            table.setdefault(p.name, p.value)
+    missing = [n for n in names if n not in table]
+    if missing:
+        raise ModelError(f"global observables without a value in any parameter point: {missing}")
+    return np.asarray([table[n] for n in names], dtype=np.float64)
+
+
+def _parameter_table(
+    doc: Document,
+    analysis: Analysis | None,
+    parameters: Sequence[str],
+    ranges: dict[str, tuple[float, float]],
+    hf: HistFactoryProgram | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    points = {p.name: p for p in doc.parameter_points}
+    chosen = []
+    if analysis is not None and analysis.init in points:
+        chosen.append(points[analysis.init])
+    if "default_values" in points:
+        chosen.append(points["default_values"])
+    chosen.extend(doc.parameter_points)
+    value: dict[str, float] = {}
+    const: dict[str, bool] = {}
+    for point in chosen:
+        for p in point.parameters:
+            value.setdefault(p.name, p.value)
+            if p.const is not None:
+                const.setdefault(p.name, p.const)
+    defaults: dict[str, float] = {}
+    if hf is not None:
+        for c in hf.constraints:
+            defaults[c.parameter] = 0.0 if c.global_observable.startswith("nom_alpha") or c.aux == 0.0 else 1.0
+    attributes = ((doc.misc or {}).get("ROOT_internal", {}) or {}).get("attributes", {})
+    init = np.zeros(len(parameters))
+    bounds = np.zeros((len(parameters), 2))
+    fixed = np.zeros(len(parameters), dtype=bool)
+    for i, name in enumerate(parameters):
+        lo, hi = ranges.get(name, (-math.inf, math.inf))
+        bounds[i] = (lo, hi)
+        if name in value:
+            init[i] = value[name]
+        elif name in defaults:
+            init[i] = defaults[name]
+        elif math.isfinite(lo) and math.isfinite(hi):
+            init[i] = 0.5 * (lo + hi) if not lo <= 1.0 <= hi else 1.0
+        fixed[i] = const.get(name, False) or (
+            "Constant" in (attributes.get(name, {}) or {}).get("tags", [])
+        )
+        if hf is not None and name in hf.fixed_parameters:
+            fixed[i] = True
+    return init, bounds, fixed

@@ -1,0 +1,1 @@
+"""Input and output formats: HS3 JSON, pyhf JSON."""

@@ -1,0 +1,68 @@
+"""Reading a workspace from a path, JSON text or a dict, with the format detected."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from hs3jax.errors import DocumentError, FormatError
+from hs3jax.formats.pyhf import is_pyhf, pyhf_to_hs3
+from hs3jax.schema.document import Document
+from hs3jax.schema.parse import parse_document
+
+__all__ = ["read_document", "read_json"]
+
+
+def read_json(source: str | os.PathLike[str] | Mapping[str, Any]) -> tuple[Any, str | None]:
+    """JSON data and the file name (None for text or dicts) of ``source``."""
+    if isinstance(source, Mapping):
+        return dict(source), None
+    if isinstance(source, os.PathLike) or (
+        isinstance(source, str) and not source.lstrip().startswith(("{", "["))
+    ):
+        path = Path(source)
+        if not path.exists():
+            raise FormatError(
+                "no such file", file=str(path), expected="an existing JSON file", show_found=False
+            )
+        text = path.read_text(encoding="utf-8")
+        file: str | None = str(path)
+    else:
+        text, file = str(source), None
+    try:
+        return json.loads(text), file
+    except json.JSONDecodeError as exc:
+        raise FormatError(
+            f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
+            file=file,
+            expected="JSON text",
+            found=text[max(0, exc.pos - 20) : exc.pos + 20],
+        ) from None
+
+
+def read_document(raw: Any, file: str | None = None) -> tuple[Document, str]:
+    """Parse JSON data as HS3 or pyhf JSON; returns the document and the detected format."""
+    if not isinstance(raw, Mapping):
+        raise FormatError(
+            "a workspace must be a JSON object",
+            file=file,
+            expected="an HS3 or pyhf JSON object",
+            found=type(raw).__name__,
+        )
+    try:
+        if is_pyhf(raw):
+            return parse_document(pyhf_to_hs3(raw, file), file), "pyhf"
+        if "distributions" in raw or "likelihoods" in raw or "metadata" in raw:
+            return parse_document(raw, file), "hs3"
+    except DocumentError as exc:
+        raise exc.with_file(file) from None
+    raise FormatError(
+        "cannot tell the format of this JSON object",
+        file=file,
+        expected="an HS3 document ('distributions', 'data', ...) or a pyhf workspace "
+        "('channels', 'observations', 'measurements')",
+        found=sorted(raw)[:10],
+    )

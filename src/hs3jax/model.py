@@ -1,0 +1,175 @@
+"""The compiled model: an ordered parameter vector and jitted pure functions of it.
+
+``Model`` holds no JSON and no pydantic objects: names, arrays and jitted functions. Its pure
+functions take the data and the model inputs (sample templates) as arguments, so one compiled
+program serves every dataset (observed, Asimov, toys), ``vmap``s over them, and differentiates
+with respect to the templates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from hs3jax.errors import ModelError
+
+__all__ = ["Model"]
+
+Pytree = Any
+Pars = jax.Array | np.ndarray | Sequence[float] | Mapping[str, float]
+
+
+@dataclass(frozen=True, eq=False)
+class Model:
+    """A likelihood compiled to JAX.
+
+    Attributes:
+        name: the analysis (or likelihood) this model was built from.
+        parameters: every parameter, in vector order.
+        poi: the (first) parameter of interest, or None.
+        init: initial values, float64, vector order.
+        bounds: ``(n, 2)`` lower and upper bounds.
+        fixed: bool mask of constant parameters.
+        data: the observed data, the pytree :meth:`nll` takes (``{"main": counts, "aux": globals}``).
+        inputs: the model inputs (sample templates, constraint widths) as a pytree.
+        channels: names of the binned channels, in the order of the concatenated bin axis.
+        global_observables: names of the entries of ``data["aux"]``.
+    """
+
+    name: str
+    parameters: tuple[str, ...]
+    poi: str | None
+    init: jax.Array
+    bounds: jax.Array
+    fixed: jax.Array
+    data: Pytree
+    inputs: Pytree
+    channels: tuple[str, ...]
+    channel_slices: Mapping[str, tuple[int, int]]
+    sample_slices: Mapping[tuple[str, str], tuple[int, int]]
+    global_observables: tuple[str, ...]
+    nll_fn: Callable[[jax.Array, Pytree, Pytree], jax.Array] = field(repr=False)
+    expected_fn: Callable[[jax.Array, Pytree], jax.Array] = field(repr=False)
+    pois: tuple[str, ...] = ()
+    _jit_nll: Callable[..., jax.Array] = field(init=False, repr=False)
+    _jit_expected: Callable[..., jax.Array] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_jit_nll", jax.jit(self.nll_fn))
+        object.__setattr__(self, "_jit_expected", jax.jit(self.expected_fn))
+
+    # -- parameter vectors -------------------------------------------------------------------
+    @property
+    def poi_index(self) -> int | None:
+        return None if self.poi is None else self.parameters.index(self.poi)
+
+    def index(self, name: str) -> int:
+        """Position of parameter ``name`` in the vector."""
+        try:
+            return self.parameters.index(name)
+        except ValueError:
+            raise ModelError(_unknown(name, self.parameters)) from None
+
+    def vector(self, pars: Pars | None = None) -> jax.Array:
+        """A float64 parameter vector from an array, a sequence or a ``{name: value}`` dict
+        (missing names take their initial value)."""
+        with jax.enable_x64(True):
+            if pars is None:
+                return jnp.asarray(self.init, dtype=jnp.float64)
+            if isinstance(pars, Mapping):
+                vec = np.asarray(self.init, dtype=np.float64).copy()
+                for key, value in pars.items():
+                    vec[self.index(key)] = float(value)
+                return jnp.asarray(vec)
+            if isinstance(pars, jax.Array):
+                arr = pars.astype(jnp.float64)
+            else:
+                arr = jnp.asarray(np.asarray(pars, dtype=np.float64))
+            if arr.shape[-1:] != (len(self.parameters),):
+                raise ModelError(
+                    f"parameter vector has shape {tuple(arr.shape)}, expected "
+                    f"({len(self.parameters)},) in the order of model.parameters"
+                )
+            return arr
+
+    # -- evaluation -----------------------------------------------------------------------------
+    def nll(self, pars: Pars | None = None, data: Pytree = None, inputs: Pytree = None) -> jax.Array:
+        """−ln L (float64), normalisation constants included; jitted.
+
+        ``pars``: vector in the order of :attr:`parameters`, or ``{name: value}``.
+        ``data``: a data pytree like :attr:`data` (default: the observed data).
+        ``inputs``: model inputs like :attr:`inputs` (default: the document's templates).
+        """
+        with jax.enable_x64(True):
+            return self._jit_nll(
+                self.vector(pars),
+                self.data if data is None else data,
+                self.inputs if inputs is None else inputs,
+            )
+
+    def logpdf(self, pars: Pars | None = None, data: Pytree = None, inputs: Pytree = None) -> jax.Array:
+        """ln L = −:meth:`nll`."""
+        return -self.nll(pars, data, inputs)
+
+    def expected_data(
+        self, pars: Pars | None = None, inputs: Pytree = None
+    ) -> dict[str, jax.Array]:
+        """Expected counts per binned channel: ``{channel: array}``."""
+        with jax.enable_x64(True):
+            flat = self._jit_expected(self.vector(pars), self.inputs if inputs is None else inputs)
+        return {name: flat[a:b] for name, (a, b) in self.channel_slices.items()}
+
+    def expected_main(self, pars: Pars | None = None, inputs: Pytree = None) -> jax.Array:
+        """Expected counts on the concatenated bin axis (the layout of ``data["main"]``)."""
+        with jax.enable_x64(True):
+            return self._jit_expected(self.vector(pars), self.inputs if inputs is None else inputs)
+
+    # -- building data and inputs -----------------------------------------------------------
+    def make_data(
+        self, counts: Mapping[str, Sequence[float]] | jax.Array | np.ndarray, aux: Any = None
+    ) -> Pytree:
+        """A data pytree from per-channel counts (dict) or a flat array, keeping or replacing
+        the global observables."""
+        with jax.enable_x64(True):
+            if isinstance(counts, Mapping):
+                flat = np.asarray(self.data["main"], dtype=np.float64).copy()
+                for name, values in counts.items():
+                    if name not in self.channel_slices:
+                        raise ModelError(_unknown(name, self.channels, "channel"))
+                    a, b = self.channel_slices[name]
+                    flat[a:b] = np.asarray(values, dtype=np.float64)
+                main = jnp.asarray(flat)
+            else:
+                main = jnp.asarray(counts, dtype=jnp.float64)
+            return {
+                "main": main,
+                "aux": self.data["aux"] if aux is None else jnp.asarray(aux, dtype=jnp.float64),
+            }
+
+    def with_sample(
+        self, channel: str, sample: str, yields: Any, inputs: Pytree = None
+    ) -> Pytree:
+        """Model inputs with the nominal yields of one sample replaced (jit- and grad-friendly)."""
+        key = (channel, sample)
+        if key not in self.sample_slices:
+            known = [f"{c}/{s}" for c, s in self.sample_slices]
+            raise ModelError(_unknown(f"{channel}/{sample}", known, "sample"))
+        a, b = self.sample_slices[key]
+        base = self.inputs if inputs is None else inputs
+        hf = dict(base["histfactory"])
+        hf["nominal"] = jnp.asarray(hf["nominal"]).at[a:b].set(yields)
+        return {**base, "histfactory": hf}
+
+
+def _unknown(name: str, known: Sequence[str], what: str = "parameter") -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    shown = ", ".join(list(known)[:20]) + (" ..." if len(known) > 20 else "")
+    return f"unknown {what} {name!r}{hint} (known: {shown})"

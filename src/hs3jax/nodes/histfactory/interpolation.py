@@ -1,0 +1,122 @@
+r"""HistFactory interpolation of systematic variations, vectorised over modifiers and bins.
+
+For a nuisance parameter α and the nominal, down (α = −1) and up (α = +1) values, each code
+gives either an additive shift δ(α) (ν → ν + δ) or a multiplicative factor κ(α) (ν → κ ν).
+The codes are ROOT's (``RooFit::Detail::MathFuncs::flexibleInterpSingle``, used by both
+``FlexibleInterpVar`` and ``PiecewiseInterpolation``, boundary 1), and pyhf's variant of code 2:
+
+======  =====================================================  ==============  =============
+code    inside |α| < 1 / outside                               kind            pyhf name
+======  =====================================================  ==============  =============
+0       linear / linear                                        additive        code0
+1       exponential / exponential                              multiplicative  code1
+2       parabola / linear, continuous value and slope          additive        (ROOT only)
+pyhf2   pyhf's code2: parabola / (b±2a)(α∓1) (pyhf#2729)       additive        code2
+4       6th-order polynomial / linear                          additive        code4p
+5       6th-order polynomial / exponential                     multiplicative  code4
+6       code 4 on the relative variations                      multiplicative  (ROOT only)
+======  =====================================================  ==============  =============
+
+Additive shifts of one yield are summed; multiplicative factors multiply the result. When
+additive and multiplicative codes act on the same yield, the shifts are applied first: that is
+ROOT's order when the additive modifiers are listed first, and both ROOT and pyhf write one code
+per modifier type, so the order question does not arise in their files.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+__all__ = ["ADDITIVE", "MULTIPLICATIVE", "additive_shift", "multiplicative_factor"]
+
+ADDITIVE = frozenset({"0", "2", "pyhf2", "4"})
+MULTIPLICATIVE = frozenset({"1", "5", "6"})
+
+
+def _poly6_shift(alpha: jax.Array, lo: jax.Array, nom: jax.Array, hi: jax.Array) -> jax.Array:
+    """Code 4 (pyhf code4p): x (S + x A (15 − 10x² + 3x⁴)) inside, linear outside."""
+    up = hi - nom
+    down = nom - lo
+    s = 0.5 * (up + down)
+    a = 0.0625 * (up - down)
+    x = jnp.clip(alpha, -1.0, 1.0)
+    x2 = x * x
+    inside = x * (s + x * a * (15.0 + x2 * (-10.0 + 3.0 * x2)))
+    return jnp.where(alpha >= 1.0, alpha * up, jnp.where(alpha <= -1.0, alpha * down, inside))
+
+
+def additive_shift(
+    code: str, alpha: jax.Array, lo: jax.Array, nom: jax.Array, hi: jax.Array
+) -> jax.Array:
+    """The additive shift δ(α) of an additive ``code`` (elementwise, broadcasting)."""
+    if code == "0":
+        return jnp.where(alpha > 0, alpha * (hi - nom), alpha * (nom - lo))
+    if code in ("2", "pyhf2"):
+        a = 0.5 * (hi + lo) - nom
+        b = 0.5 * (hi - lo)
+        inside = a * alpha * alpha + b * alpha
+        if code == "2":
+            above = (2.0 * a + b) * (alpha - 1.0) + hi - nom
+            below = (b - 2.0 * a) * (alpha + 1.0) + lo - nom
+        else:
+            above = (b + 2.0 * a) * (alpha - 1.0)
+            below = (b - 2.0 * a) * (alpha + 1.0)
+        if code == "2":
+            return jnp.where(alpha > 1.0, above, jnp.where(alpha < -1.0, below, inside))
+        return jnp.where(alpha > 1.0, above, jnp.where(alpha >= -1.0, inside, below))
+    if code == "4":
+        return _poly6_shift(alpha, lo, nom, hi)
+    raise ValueError(f"interpolation code {code!r} is not additive")
+
+
+def _safe_log(x: jax.Array) -> jax.Array:
+    return jnp.log(jnp.where(x > 0, x, 1.0))
+
+
+def _exp_poly6_factor(alpha: jax.Array, lo: jax.Array, hi: jax.Array) -> jax.Array:
+    """Code 5 (pyhf code4) for relative variations lo, hi: exponential outside |α| ≥ 1 and a
+    6th-order polynomial inside whose value and first two derivatives match at |α| = 1."""
+    log_hi = _safe_log(hi)
+    log_lo = _safe_log(lo)
+    pow_up = jnp.where(hi > 0, hi, 0.0)
+    pow_down = jnp.where(lo > 0, lo, 0.0)
+    pow_up_log = pow_up * log_hi
+    pow_down_log = -pow_down * log_lo
+    pow_up_log2 = pow_up_log * log_hi
+    pow_down_log2 = -pow_down_log * log_lo
+    s0 = 0.5 * (pow_up + pow_down)
+    a0 = 0.5 * (pow_up - pow_down)
+    s1 = 0.5 * (pow_up_log + pow_down_log)
+    a1 = 0.5 * (pow_up_log - pow_down_log)
+    s2 = 0.5 * (pow_up_log2 + pow_down_log2)
+    a2 = 0.5 * (pow_up_log2 - pow_down_log2)
+    c1 = (15.0 * a0 - 7.0 * s1 + a2) / 8.0
+    c2 = (-24.0 + 24.0 * s0 - 9.0 * a1 + s2) / 8.0
+    c3 = (-5.0 * a0 + 5.0 * s1 - a2) / 4.0
+    c4 = (12.0 - 12.0 * s0 + 7.0 * a1 - s2) / 4.0
+    c5 = (3.0 * a0 - 3.0 * s1 + a2) / 8.0
+    c6 = (-8.0 + 8.0 * s0 - 5.0 * a1 + s2) / 8.0
+    x = jnp.clip(alpha, -1.0, 1.0)
+    inside = 1.0 + x * (c1 + x * (c2 + x * (c3 + x * (c4 + x * (c5 + x * c6)))))
+    above = jnp.exp(alpha * log_hi)
+    below = jnp.exp(-alpha * log_lo)
+    return jnp.where(alpha >= 1.0, above, jnp.where(alpha <= -1.0, below, inside))
+
+
+def multiplicative_factor(
+    code: str, alpha: jax.Array, lo: jax.Array, nom: jax.Array, hi: jax.Array
+) -> jax.Array:
+    """The factor κ(α) of a multiplicative ``code`` (elementwise, broadcasting)."""
+    safe_nom = jnp.where(nom != 0, nom, 1.0)
+    rel_lo = lo / safe_nom
+    rel_hi = hi / safe_nom
+    if code == "1":
+        return jnp.where(
+            alpha >= 0, jnp.exp(alpha * _safe_log(rel_hi)), jnp.exp(-alpha * _safe_log(rel_lo))
+        )
+    if code == "5":
+        return _exp_poly6_factor(alpha, rel_lo, rel_hi)
+    if code == "6":
+        return 1.0 + _poly6_shift(alpha, rel_lo, jnp.ones_like(rel_lo), rel_hi)
+    raise ValueError(f"interpolation code {code!r} is not multiplicative")

@@ -1,0 +1,493 @@
+"""Lowering of all HistFactory channels of a likelihood into one set of flat tensors.
+
+Every (channel, sample, bin) triple is one *entry* on a flat axis; entries are summed into the
+concatenated bin axis of all channels with one segment sum. Modifiers are applied in grouped,
+sparse form, so the program does not grow with the number of channels, samples or modifiers:
+
+* per-sample factors (normfactor, lumi): a padded gather ``[rows, k]`` from the value vector;
+* normsys: one vectorised interpolation per code over all (sample, parameter) pairs, then a
+  padded product (multiplicative codes) or segment sum (additive codes) per sample;
+* histosys: one vectorised interpolation per code over all (entry, parameter) pairs, summed
+  into the entries with a segment sum;
+* per-bin factors (shapesys, shapefactor, staterror): a padded gather ``[entries, k]``.
+
+The sample templates (nominal yields, variations, constraint widths) are returned as a pytree
+of arrays that the compiled function takes as an argument, so new yields need no recompilation
+and gradients flow into them.
+
+Constraint terms implied by the modifiers follow the conventions of the tool that wrote the
+file (``conventions`` = "root" for HS3, "pyhf" for pyhf JSON; see docs/conventions.md):
+
+* normsys / histosys α: Gauss(0 | α, 1); ROOT normalises over the global observable's range.
+* staterror γ_b: σ_b = sqrt(Σ_s err_sb²) / Σ_s ν⁰_sb. pyhf: Gauss(1 | γ, σ), bins with σ = 0
+  fixed and given σ = 1 (pyhf 0.7.6). ROOT: Poisson(τ | γτ), τ = 1/σ², or Gauss when the file
+  says so; bins with σ below ``relThreshold`` are constant and unconstrained.
+* shapesys γ_b with relative width r_b: Poisson(τ | γτ), τ = 1/r², or Gauss(1 | γ, r); r = 0:
+  unconstrained.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import gammaln, xlogy
+
+from hs3jax.errors import DocumentError
+from hs3jax.nodes.basic import log_gauss_mass
+from hs3jax.nodes.histfactory.dist import (
+    HistFactoryDist,
+    HistoSys,
+    Lumi,
+    NormFactor,
+    NormSys,
+    ShapeFactor,
+    ShapeSys,
+    StatError,
+)
+from hs3jax.nodes.histfactory.interpolation import (
+    ADDITIVE,
+    additive_shift,
+    multiplicative_factor,
+)
+
+__all__ = ["HistFactoryProgram", "lower_histfactory"]
+
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+_TINY = float(np.finfo(np.float64).tiny)
+
+
+def _padded(groups: Sequence[Sequence[int]], pad: int) -> np.ndarray:
+    """Index lists of unequal length as a rectangular int array padded with ``pad``."""
+    width = max((len(g) for g in groups), default=0)
+    out = np.full((len(groups), max(width, 1)), pad, dtype=np.int64)
+    for i, g in enumerate(groups):
+        out[i, : len(g)] = g
+    return out
+
+
+@dataclass(frozen=True)
+class _InterpGroup:
+    code: str
+    target: np.ndarray  # row (normsys) or entry (histosys) of each contribution
+    param: np.ndarray  # index into the value vector
+    gather: np.ndarray  # multiplicative codes: [targets, k] indices into the factors (+1 pad)
+
+    def product(self, factors: jax.Array) -> jax.Array:
+        """Product of the contributions' factors per target, differentiable (no scatter-mul)."""
+        extended = jnp.concatenate([factors, jnp.ones(1, dtype=factors.dtype)])
+        return jnp.prod(extended[self.gather], axis=1)
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """One implied constraint term (document-level description, for users and export)."""
+
+    parameter: str
+    kind: str  # "Gauss" | "Poisson"
+    width: float  # sigma (Gauss) or tau (Poisson)
+    aux: float
+    global_observable: str
+    lo: float = -math.inf
+    hi: float = math.inf
+
+
+@dataclass(frozen=True)
+class HistFactoryProgram:
+    """All HistFactory channels of a likelihood as flat tensors plus pure JAX functions."""
+
+    channels: tuple[str, ...]
+    bin_slices: tuple[tuple[int, int], ...]
+    nbins: int
+    sample_slices: dict[tuple[str, str], tuple[int, int]]
+    observed: np.ndarray | None
+    inputs: dict[str, Any]
+    constraints: tuple[Constraint, ...]
+    fixed_parameters: frozenset[str]
+    conventions: str
+    _entry_bin: np.ndarray
+    _entry_row: np.ndarray
+    _row_factor_idx: np.ndarray
+    _normsys: tuple[_InterpGroup, ...]
+    _histosys: tuple[_InterpGroup, ...]
+    _bin_factor_idx: np.ndarray
+    _clip_mask: np.ndarray
+    _n_rows: int
+    _gauss: dict[str, np.ndarray] = field(default_factory=dict)
+    _poisson: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def aux_names(self) -> tuple[str, ...]:
+        return tuple(c.global_observable for c in self.constraints)
+
+    @property
+    def aux_values(self) -> np.ndarray:
+        return np.asarray([c.aux for c in self.constraints], dtype=np.float64)
+
+    def expected_entries(self, values: jax.Array, inputs: dict[str, Any]) -> jax.Array:
+        """ν per entry (channel, sample, bin) for the value vector ``values``."""
+        nominal = inputs["nominal"]
+        n_entries = nominal.shape[0]
+        shift = jnp.zeros(n_entries, dtype=nominal.dtype)
+        entry_factor = jnp.ones(n_entries, dtype=nominal.dtype)
+        for g, group in enumerate(self._histosys):
+            alpha = values[group.param]
+            lo, hi = inputs["histosys_lo"][g], inputs["histosys_hi"][g]
+            nom = nominal[group.target]
+            if group.code in ADDITIVE:
+                delta = additive_shift(group.code, alpha, lo, nom, hi)
+                shift = shift + jax.ops.segment_sum(delta, group.target, n_entries)
+            else:
+                kappa = multiplicative_factor(group.code, alpha, lo, nom, hi)
+                entry_factor = entry_factor * group.product(kappa)
+        shaped = (nominal + shift) * entry_factor
+        if self.conventions == "root" and self._clip_mask.any():
+            # PiecewiseInterpolation(positiveDefinite=true) clips a varied template at zero
+            shaped = jnp.where(self._clip_mask, jnp.maximum(shaped, 0.0), shaped)
+
+        row_factor = jnp.prod(values[self._row_factor_idx], axis=1)
+        n_rows = self._n_rows
+        norm_shift = jnp.zeros(n_rows, dtype=nominal.dtype)
+        norm_factor = jnp.ones(n_rows, dtype=nominal.dtype)
+        for g, group in enumerate(self._normsys):
+            alpha = values[group.param]
+            lo, hi = inputs["normsys_lo"][g], inputs["normsys_hi"][g]
+            one = jnp.ones_like(lo)
+            if group.code in ADDITIVE:
+                delta = additive_shift(group.code, alpha, lo, one, hi)
+                norm_shift = norm_shift + jax.ops.segment_sum(delta, group.target, n_rows)
+            else:
+                kappa = multiplicative_factor(group.code, alpha, lo, one, hi)
+                norm_factor = norm_factor * group.product(kappa)
+        normsys = (1.0 + norm_shift) * norm_factor
+        if self.conventions == "root":
+            # FlexibleInterpVar's cutoff: a non-positive total becomes the smallest double
+            normsys = jnp.where(normsys <= 0.0, _TINY, normsys)
+        bin_factor = jnp.prod(values[self._bin_factor_idx], axis=1)
+        row = self._entry_row
+        return shaped * bin_factor * (row_factor * normsys)[row]
+
+    def expected(self, values: jax.Array, inputs: dict[str, Any]) -> jax.Array:
+        """Expected counts ν_b on the concatenated bin axis of all channels."""
+        per_entry = self.expected_entries(values, inputs)
+        return jax.ops.segment_sum(per_entry, self._entry_bin, self.nbins)
+
+    def log_poisson(self, expected: jax.Array, observed: jax.Array) -> jax.Array:
+        """Σ_b [n_b ln ν_b − ν_b − ln Γ(n_b + 1)] (zero for n_b = ν_b = 0)."""
+        return jnp.sum(xlogy(observed, expected) - expected - gammaln(observed + 1.0))
+
+    def log_constraints(self, values: jax.Array, aux: jax.Array, inputs: dict[str, Any]) -> jax.Array:
+        """Σ of the implied constraint log-densities; ``aux`` holds the global observables."""
+        total = jnp.zeros((), dtype=aux.dtype)
+        if self._gauss:
+            g = self._gauss
+            mean = values[g["param"]]
+            sigma = inputs["gauss_sigma"]
+            x = aux[g["aux"]]
+            z = (x - mean) / sigma
+            logp = -0.5 * z * z - jnp.log(sigma) - _LOG_SQRT_2PI
+            if self.conventions == "root":
+                logp = logp - log_gauss_mass((g["lo"] - mean) / sigma, (g["hi"] - mean) / sigma)
+            total = total + jnp.sum(logp)
+        if self._poisson:
+            p = self._poisson
+            tau = inputs["poisson_tau"]
+            rate = values[p["param"]] * tau
+            x = aux[p["aux"]]
+            total = total + jnp.sum(xlogy(x, rate) - rate - gammaln(x + 1.0))
+        return total
+
+
+@dataclass
+class _Builder:
+    index_of: Callable[[str], int]
+    one_index: int
+    conventions: str
+    nom_ranges: dict[str, tuple[float, float]]
+    file: str | None
+    nominal: list[float] = field(default_factory=list)
+    entry_bin: list[int] = field(default_factory=list)
+    entry_row: list[int] = field(default_factory=list)
+    row_factors: list[list[int]] = field(default_factory=list)
+    bin_factors: list[list[int]] = field(default_factory=list)
+    clip: list[bool] = field(default_factory=list)
+    normsys: dict[str, tuple[list[int], list[int], list[float], list[float]]] = field(
+        default_factory=dict
+    )
+    histosys: dict[str, tuple[list[int], list[int], list[float], list[float]]] = field(
+        default_factory=dict
+    )
+    constraints: dict[str, Constraint] = field(default_factory=dict)
+    fixed: set[str] = field(default_factory=set)
+
+    def constrain(self, c: Constraint) -> None:
+        # one constraint per parameter (shared nuisance parameters are constrained once)
+        self.constraints.setdefault(c.parameter, c)
+
+    def nom_range(self, name: str, default: tuple[float, float]) -> tuple[float, float]:
+        if self.conventions != "root":
+            return (-math.inf, math.inf)
+        return self.nom_ranges.get(name, default)
+
+
+def lower_histfactory(
+    channels: Sequence[tuple[HistFactoryDist, Sequence[float] | None, tuple[str | int, ...]]],
+    *,
+    index_of: Callable[[str], int],
+    one_index: int,
+    conventions: str,
+    nom_ranges: dict[str, tuple[float, float]] | None = None,
+    file: str | None = None,
+) -> HistFactoryProgram:
+    """Lower HistFactory channels (node, observed counts or None, JSON path) together."""
+    b = _Builder(index_of, one_index, conventions, nom_ranges or {}, file)
+    names: list[str] = []
+    slices: list[tuple[int, int]] = []
+    sample_slices: dict[tuple[str, str], tuple[int, int]] = {}
+    observed: list[float] = []
+    offset = 0
+    have_data = all(obs is not None for _, obs, _ in channels)
+    for dist, obs, path in channels:
+        nb = dist.nbins
+        names.append(dist.name)
+        slices.append((offset, offset + nb))
+        if obs is not None:
+            if len(obs) != nb:
+                raise DocumentError(
+                    f"dataset paired with channel {dist.name!r} has {len(obs)} bins, the channel has {nb}",
+                    file=file,
+                    path=path,
+                    expected=f"{nb} bins",
+                    found=len(obs),
+                )
+            observed.extend(float(x) for x in obs)
+        _lower_channel(b, dist, offset, path, sample_slices)
+        offset += nb
+
+    def groups(
+        table: dict[str, tuple[list[int], list[int], list[float], list[float]]],
+        n_targets: int,
+    ) -> tuple[tuple[_InterpGroup, ...], list[np.ndarray], list[np.ndarray]]:
+        out, lo, hi = [], [], []
+        for code in sorted(table):
+            target, param, lo_vals, hi_vals = table[code]
+            members: list[list[int]] = [[] for _ in range(n_targets if code not in ADDITIVE else 0)]
+            for k, t in enumerate(target):
+                if code not in ADDITIVE:
+                    members[t].append(k)
+            out.append(
+                _InterpGroup(
+                    code,
+                    np.asarray(target, np.int64),
+                    np.asarray(param, np.int64),
+                    _padded(members, len(target)),
+                )
+            )
+            lo.append(np.asarray(lo_vals, np.float64))
+            hi.append(np.asarray(hi_vals, np.float64))
+        return tuple(out), lo, hi
+
+    normsys, ns_lo, ns_hi = groups(b.normsys, len(b.row_factors))
+    histosys, hs_lo, hs_hi = groups(b.histosys, len(b.nominal))
+    constraints = tuple(b.constraints.values())
+    gauss = [i for i, c in enumerate(constraints) if c.kind == "Gauss"]
+    poisson = [i for i, c in enumerate(constraints) if c.kind == "Poisson"]
+    inputs: dict[str, Any] = {
+        "nominal": np.asarray(b.nominal, np.float64),
+        "normsys_lo": ns_lo,
+        "normsys_hi": ns_hi,
+        "histosys_lo": hs_lo,
+        "histosys_hi": hs_hi,
+        "gauss_sigma": np.asarray([constraints[i].width for i in gauss], np.float64),
+        "poisson_tau": np.asarray([constraints[i].width for i in poisson], np.float64),
+    }
+    gauss_arrays = (
+        {
+            "param": np.asarray([index_of(constraints[i].parameter) for i in gauss], np.int64),
+            "aux": np.asarray(gauss, np.int64),
+            "lo": np.asarray([constraints[i].lo for i in gauss], np.float64),
+            "hi": np.asarray([constraints[i].hi for i in gauss], np.float64),
+        }
+        if gauss
+        else {}
+    )
+    poisson_arrays = (
+        {
+            "param": np.asarray([index_of(constraints[i].parameter) for i in poisson], np.int64),
+            "aux": np.asarray(poisson, np.int64),
+        }
+        if poisson
+        else {}
+    )
+    return HistFactoryProgram(
+        channels=tuple(names),
+        bin_slices=tuple(slices),
+        nbins=offset,
+        sample_slices=sample_slices,
+        observed=np.asarray(observed, np.float64) if have_data else None,
+        inputs=inputs,
+        constraints=constraints,
+        fixed_parameters=frozenset(b.fixed),
+        conventions=conventions,
+        _entry_bin=np.asarray(b.entry_bin, np.int64),
+        _entry_row=np.asarray(b.entry_row, np.int64),
+        _row_factor_idx=_padded(b.row_factors, one_index),
+        _normsys=normsys,
+        _histosys=histosys,
+        _bin_factor_idx=_padded(b.bin_factors, one_index),
+        _clip_mask=np.asarray(b.clip, bool),
+        _n_rows=len(b.row_factors),
+        _gauss=gauss_arrays,
+        _poisson=poisson_arrays,
+    )
+
+
+def _staterror_sigmas(
+    dist: HistFactoryDist, mod_name: str, pyhf_errors: dict[int, list[float]]
+) -> np.ndarray:
+    """σ_b = sqrt(Σ_s err_sb²) / Σ_s ν⁰_sb over the samples carrying staterror ``mod_name``."""
+    nb = dist.nbins
+    nom_sum = np.zeros(nb)
+    err2 = np.zeros(nb)
+    for i, sample in enumerate(dist.samples):
+        mods = [m for m in sample.modifiers if isinstance(m, StatError) and m.name == mod_name]
+        if not mods:
+            continue
+        nom_sum += np.asarray(sample.data.contents, np.float64)
+        errors = pyhf_errors.get(i)
+        if errors is None:
+            errors = sample.data.errors
+        if errors is None:
+            errors = [0.0] * nb
+        err2 += np.asarray(errors, np.float64) ** 2
+    sigma = np.zeros(nb)
+    ok = nom_sum > 0
+    sigma[ok] = np.sqrt(err2[ok]) / nom_sum[ok]
+    return sigma
+
+
+def _lower_channel(
+    b: _Builder,
+    dist: HistFactoryDist,
+    offset: int,
+    path: tuple[str | int, ...],
+    sample_slices: dict[tuple[str, str], tuple[int, int]],
+) -> None:
+    nb = dist.nbins
+    staterror_cfg = dist.staterror
+    # pyhf keeps absolute staterror uncertainties in the modifier's data
+    pyhf_errors: dict[int, list[float]] = {}
+    for i, sample in enumerate(dist.samples):
+        for mod in sample.modifiers:
+            if isinstance(mod, StatError) and isinstance(mod.data, list):
+                pyhf_errors[i] = [float(x) for x in mod.data]
+    stat_sigmas: dict[str, np.ndarray] = {}
+
+    for s_index, sample in enumerate(dist.samples):
+        row = len(b.row_factors)
+        first_entry = len(b.nominal)
+        sample_slices[(dist.name, sample.name)] = (first_entry, first_entry + nb)
+        row_factor: list[int] = []
+        per_bin: list[list[int]] = [[] for _ in range(nb)]
+        has_histosys = False
+        for mod in sample.modifiers:
+            if isinstance(mod, NormFactor | Lumi):
+                row_factor.append(b.index_of(mod.parameter_names(dist.name)[0]))
+            elif isinstance(mod, NormSys):
+                alpha = mod.parameter_names(dist.name)[0]
+                code = mod.code()
+                target, param, lo, hi = b.normsys.setdefault(code, ([], [], [], []))
+                target.append(row)
+                param.append(b.index_of(alpha))
+                lo.append(float(mod.data.lo))
+                hi.append(float(mod.data.hi))
+                _constrain_alpha(b, alpha)
+            elif isinstance(mod, HistoSys):
+                alpha = mod.parameter_names(dist.name)[0]
+                code = mod.code()
+                target, param, lo, hi = b.histosys.setdefault(code, ([], [], [], []))
+                target.extend(range(first_entry, first_entry + nb))
+                param.extend([b.index_of(alpha)] * nb)
+                lo.extend(float(x) for x in mod.data.lo.contents)
+                hi.extend(float(x) for x in mod.data.hi.contents)
+                has_histosys = True
+                _constrain_alpha(b, alpha)
+            elif isinstance(mod, ShapeFactor):
+                for i, name in enumerate(mod.parameter_names(dist.name)):
+                    per_bin[i].append(b.index_of(name))
+            elif isinstance(mod, ShapeSys):
+                kind = mod.constraint_kind()
+                for i, name in enumerate(mod.parameter_names(dist.name)):
+                    per_bin[i].append(b.index_of(name))
+                    rel = float(mod.data.vals[i])
+                    if rel > 0:
+                        _constrain_gamma(b, name, kind, rel)
+            elif isinstance(mod, StatError):
+                if mod.name not in stat_sigmas:
+                    stat_sigmas[mod.name] = _staterror_sigmas(dist, mod.name, pyhf_errors)
+                sigmas = stat_sigmas[mod.name]
+                kind = _staterror_kind(b, mod, staterror_cfg)
+                threshold = (
+                    staterror_cfg.relThreshold
+                    if staterror_cfg is not None and staterror_cfg.relThreshold is not None
+                    else 0.0
+                )
+                for i, name in enumerate(mod.parameter_names(dist.name)):
+                    per_bin[i].append(b.index_of(name))
+                    sigma = float(sigmas[i])
+                    if b.conventions == "pyhf":
+                        if sigma == 0.0:
+                            b.fixed.add(name)
+                        _constrain_gamma(b, name, "Gauss", sigma if sigma > 0 else 1.0)
+                    elif sigma > threshold and sigma > 0:
+                        _constrain_gamma(b, name, kind, sigma)
+                    else:
+                        b.fixed.add(name)
+        b.row_factors.append(row_factor)
+        for i in range(nb):
+            b.nominal.append(float(sample.data.contents[i]))
+            b.entry_bin.append(offset + i)
+            b.entry_row.append(row)
+            b.bin_factors.append(per_bin[i])
+            b.clip.append(has_histosys)
+
+
+def _staterror_kind(b: _Builder, mod: StatError, cfg: Any) -> str:
+    if b.conventions == "pyhf":
+        return "Gauss"
+    from hs3jax.nodes.histfactory.dist import _constraint_kind
+
+    setting = mod.constraint_type or mod.constraint
+    if setting is None and cfg is not None:
+        setting = cfg.constraint_type
+    return _constraint_kind(setting, "Poisson")
+
+
+def _constrain_alpha(b: _Builder, alpha: str) -> None:
+    nom = f"nom_{alpha}"
+    lo, hi = b.nom_range(nom, (-10.0, 10.0))
+    b.constrain(Constraint(alpha, "Gauss", 1.0, 0.0, nom, lo, hi))
+
+
+def _constrain_gamma(b: _Builder, gamma: str, kind: str, rel: float) -> None:
+    nom = f"nom_{gamma}"
+    if kind == "Gauss":
+        lo, hi = b.nom_range(nom, (0.0, 10.0))
+        b.constrain(Constraint(gamma, "Gauss", rel, 1.0, nom, lo, hi))
+    elif kind == "Poisson":
+        tau = 1.0 / (rel * rel)
+        b.constrain(Constraint(gamma, "Poisson", tau, tau, nom))
+    elif kind == "none":
+        return
+    else:
+        raise DocumentError(
+            f"constraint type {kind!r} is not supported for HistFactory gammas",
+            file=b.file,
+            expected="Gauss or Poisson",
+            found=kind,
+        )

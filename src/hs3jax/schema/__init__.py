@@ -1,0 +1,1 @@
+"""The document layer: pydantic models of HS3 documents."""
