@@ -597,10 +597,11 @@ def _parameter_table(
     chosen.extend(doc.parameter_points)
     value: dict[str, float] = {}
     const: dict[str, bool] = {}
-    for point in chosen:
+    for rank, point in enumerate(chosen):
         for p in point.parameters:
             value.setdefault(p.name, p.value)
-            if p.const is not None:
+            # constness belongs to the chosen point; other points only fill missing values
+            if p.const is not None and rank == 0:
                 const.setdefault(p.name, p.const)
     defaults: dict[str, float] = {}
     if hf is not None:

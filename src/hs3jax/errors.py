@@ -82,6 +82,14 @@ class DocumentError(HS3JaxError, ValueError):
         self.args = (self._render(),)
         return self
 
+    def within(self, prefix: JsonPath, file: str | None = None) -> DocumentError:
+        """The same error, its path below ``prefix`` (for errors raised relative to a node)."""
+        self.path = (*prefix, *self.path)
+        if self.file is None:
+            self.file = file
+        self.args = (self._render(),)
+        return self
+
     def _render(self) -> str:
         where = self.file if self.file is not None else "<document>"
         parts = [f"{where}: at {format_json_path(self.path)}: {self.message}"]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hs3jax.compile import compile_model
-from hs3jax.formats.load import read_document, read_json
+from hs3jax.formats.load import apply_patch, read_document, read_json
 from hs3jax.model import Model
 from hs3jax.schema.document import (
     Analysis,
@@ -81,9 +81,19 @@ class Workspace:
         return self.document.to_dict()
 
 
-def load(source: str | os.PathLike[str] | Mapping[str, Any]) -> Workspace:
-    """Read a workspace from a path, JSON text or a dict; HS3 or pyhf JSON, detected."""
+def load(
+    source: str | os.PathLike[str] | Mapping[str, Any],
+    *,
+    patches: Sequence[Any] = (),
+) -> Workspace:
+    """Read a workspace from a path, JSON text or a dict; HS3 or pyhf JSON, detected.
+
+    ``patches``: JSON Patches (RFC 6902: a list of operations, or a path / JSON text of one)
+    applied in order to the JSON before it is read.
+    """
     raw, file = read_json(source)
+    for patch in patches:
+        raw = apply_patch(raw, patch, file)
     doc, fmt = read_document(raw, file)
     return Workspace(doc, fmt, file)
 

@@ -49,7 +49,15 @@ mean, sigma[, norm])``, the ``std::`` spellings, and HS3's ``ifelse(c, a, b)``. 
 ``x[i]`` refer to a caller-supplied list of names (``parse(text, positional=names)``).
 
 Errors are :class:`hs3jax.errors.ExpressionError` naming the character offset, with a caret under
-the problem, what was expected and what was found.
+the problem, what was expected and what was found. Nesting (parentheses, calls, prefix operators,
+powers, the middle of a conditional) is limited to 100 levels; chains such as ``a + b + ...`` and
+else-if ladders ``c1 ? a1 : c2 ? a2 : ...`` are folded in loops and have no limit.
+
+Lowering: :func:`to_jax` compiles a tree to a pure, ``jit``/``grad``/``vmap``-able function;
+:func:`to_sympy` and :func:`diff_sympy` give symbolic forms and derivatives, and
+:func:`to_jax_from_sympy` compiles those through a whitelist walker (no ``lambdify``). Inside
+conditional branches, unsafe inputs (of ``sqrt``, ``log``, ``/``, ``^``...) are replaced where the
+branch is not taken, so gradients stay NaN-free.
 """
 
 from hs3jax.expr._ast import Binary as Binary

@@ -133,7 +133,8 @@ def to_jax(expr: Expr, variables: Sequence[str]) -> Callable[..., Array]:
 
     Every variable of ``expr`` must be in ``variables`` (extra ones are allowed and broadcast
     into the result's shape). Comparisons and logical operators give 1.0 or 0.0; ``c ? a : b``
-    takes ``a`` where ``c != 0``. Raises :class:`~hs3jax.errors.ExpressionError` for a variable
+    takes ``a`` where ``c != 0``, and gradients through the branch not taken are zero, not NaN
+    (see the module docstring). Raises :class:`~hs3jax.errors.ExpressionError` for a variable
     that is not among ``variables``.
     """
     text = to_string(expr)

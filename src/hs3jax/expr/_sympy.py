@@ -159,18 +159,20 @@ def _pair(expr: Expr) -> tuple[_Sym, _Sym | None]:
     if isinstance(expr, Binary):  # fold the left chain in a loop: no deep recursion
         base, chain = left_spine(expr)
         acc = _pair(base)
-        for node in chain:
+        logic: list[_Sym] = []  # operands of a run of one logical operator, joined at once
+        for i, node in enumerate(chain):
             right = _pair(node.right)
-            if node.op in _ARITHMETIC:
+            if node.op in ("&&", "||"):
+                logic = logic or [_as_boolean(acc)]
+                logic.append(_as_boolean(right))
+                if i + 1 == len(chain) or chain[i + 1].op != node.op:
+                    condition = (sympy.And if node.op == "&&" else sympy.Or)(*logic)
+                    acc, logic = (_indicator(condition), condition), []
+            elif node.op in _ARITHMETIC:
                 acc = _ARITHMETIC[node.op](acc[0], right[0]), None
-                continue
-            if node.op in _COMPARE:
-                condition = _COMPARE[node.op](acc[0], right[0])
-            elif node.op == "&&":
-                condition = sympy.And(_as_boolean(acc), _as_boolean(right))
             else:
-                condition = sympy.Or(_as_boolean(acc), _as_boolean(right))
-            acc = _indicator(condition), condition
+                condition = _COMPARE[node.op](acc[0], right[0])
+                acc = _indicator(condition), condition
         return acc
     if isinstance(expr, Ternary):  # an else-if ladder is one Piecewise
         ladder, last = else_chain(expr)

@@ -13,7 +13,7 @@ from hs3jax.formats.pyhf import is_pyhf, pyhf_to_hs3
 from hs3jax.schema.document import Document
 from hs3jax.schema.parse import parse_document
 
-__all__ = ["read_document", "read_json"]
+__all__ = ["apply_patch", "read_document", "read_json"]
 
 
 def read_json(source: str | os.PathLike[str] | Mapping[str, Any]) -> tuple[Any, str | None]:
@@ -66,3 +66,26 @@ def read_document(raw: Any, file: str | None = None) -> tuple[Document, str]:
         "('channels', 'observations', 'measurements')",
         found=sorted(raw)[:10],
     )
+
+
+def apply_patch(raw: Any, patch: Any, file: str | None = None) -> Any:
+    """Apply one RFC 6902 JSON Patch (operations list, or a path / JSON text of one)."""
+    import jsonpatch
+
+    ops, patch_file = (patch, None) if isinstance(patch, list) else read_json(patch)
+    if isinstance(ops, Mapping):
+        raise FormatError(
+            "a JSON Patch must be a list of operations",
+            file=patch_file,
+            expected="[{'op': ..., 'path': ...}, ...]",
+            found=sorted(ops)[:5],
+        )
+    try:
+        return jsonpatch.apply_patch(raw, ops)
+    except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
+        raise FormatError(
+            f"JSON Patch does not apply: {exc}",
+            file=patch_file or file,
+            expected="operations whose paths exist in the workspace",
+            show_found=False,
+        ) from None

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from hs3jax.errors import DocumentError
+from hs3jax.errors import DocumentError, UnknownTypeError, format_json_path
 
 __all__ = ["PYHF_PARAMETER_ORDER", "is_pyhf", "pyhf_to_hs3"]
 
@@ -74,9 +74,9 @@ def _floats(value: Any, path: tuple[str | int, ...], err: _Err, n: int | None = 
     if not isinstance(value, list) or not all(
         isinstance(v, int | float) and not isinstance(v, bool) for v in value
     ):
-        raise err("expected a list of numbers", path, "a list of numbers", value)
+        raise err("not a list of numbers", path, "a list of numbers", value)
     if n is not None and len(value) != n:
-        raise err(f"expected {n} values (one per bin)", path, f"{n} numbers", len(value))
+        raise err(f"{len(value)} values where {n} are needed", path, f"{n} numbers", value)
     return [float(v) for v in value]
 
 
@@ -195,7 +195,7 @@ def _register_paramset(
         raise err(
             f"parameter {name!r} is used by modifiers of types {mtype0!r} and {mtype!r}",
             (*path, "type"),
-            mtype0,
+            f"{mtype0!r} as at {format_json_path(path0)}, or another parameter name",
             mtype,
         )
     if n0 != n:
@@ -255,7 +255,7 @@ def _modifier(
     mtype = mod.get("type")
     name = mod.get("name")
     if mtype not in _KNOWN:
-        raise DocumentError(
+        raise UnknownTypeError(
             f"unknown pyhf modifier type {mtype!r}",
             file=err.file,
             path=(*path, "type"),
@@ -275,7 +275,10 @@ def _modifier(
     if mtype == "normsys":
         if not isinstance(data, Mapping):
             raise err("normsys data must be {'hi': x, 'lo': y}", dpath, "an object", data)
-        hi_lo = {k: _number(data.get(k), (*dpath, k), err) for k in ("hi", "lo")}
+        for key in ("hi", "lo"):
+            if key not in data:
+                raise err(f"normsys {name!r} has no {key!r}", dpath, "keys 'hi' and 'lo'", dict(data))
+        hi_lo = {k: _number(data[k], (*dpath, k), err) for k in ("hi", "lo")}
         return (
             {"name": name, "type": "normsys", "parameter": name, "interpolation": 5, "data": hi_lo},
             None,
@@ -326,7 +329,7 @@ def _modifier(
 
 def _number(value: Any, path: tuple[str | int, ...], err: _Err) -> float:
     if not isinstance(value, int | float) or isinstance(value, bool):
-        raise err("expected a number", path, "a number", value)
+        raise err("not a number", path, "a number", value)
     return float(value)
 
 

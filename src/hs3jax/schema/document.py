@@ -14,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from hs3jax.errors import DocumentError
 from hs3jax.schema.base import Distribution, Function
 
 __all__ = [
@@ -63,13 +64,27 @@ class Axis(_Keep):
     def _check(self) -> Axis:
         if self.edges is not None:
             if len(self.edges) < 2:
-                raise ValueError("'edges' needs at least two values")
-            if any(b <= a for a, b in zip(self.edges, self.edges[1:], strict=False)):
-                raise ValueError("'edges' must be strictly increasing")
+                raise DocumentError(
+                    f"axis {self.name!r} has too few edges", path=("edges",),
+                    expected="at least two edges", found=self.edges,
+                )
+            for i, (a, b) in enumerate(zip(self.edges, self.edges[1:], strict=False)):
+                if b <= a:
+                    raise DocumentError(
+                        f"the edges of axis {self.name!r} do not increase at edge {i + 1} "
+                        f"({a} -> {b})",
+                        path=("edges",), expected="strictly increasing edges", found=self.edges,
+                    )
         if self.nbins is not None and self.nbins < 1:
-            raise ValueError("'nbins' must be at least 1")
+            raise DocumentError(
+                f"axis {self.name!r} has no bins", path=("nbins",),
+                expected="'nbins' of at least 1", found=self.nbins,
+            )
         if self.min is not None and self.max is not None and self.max < self.min:
-            raise ValueError(f"'max' ({self.max}) is below 'min' ({self.min})")
+            raise DocumentError(
+                f"axis {self.name!r} has 'max' ({self.max}) below 'min' ({self.min})",
+                path=("max",), expected=f"a value >= {self.min}", found=self.max,
+            )
         return self
 
     def bin_edges(self) -> np.ndarray:
@@ -105,11 +120,20 @@ class BinnedData(_Keep):
     @model_validator(mode="after")
     def _check(self) -> BinnedData:
         nbins = 1
-        for axis in self.axes:
-            nbins *= len(axis.bin_edges()) - 1
+        for i, axis in enumerate(self.axes):
+            try:
+                nbins *= len(axis.bin_edges()) - 1
+            except ValueError as exc:
+                raise DocumentError(
+                    str(exc), path=("axes", i), expected="'edges' or 'min', 'max' and 'nbins'",
+                    found=axis.to_dict(),
+                ) from None
         if nbins != len(self.contents):
-            raise ValueError(
-                f"'contents' has {len(self.contents)} entries but the axes have {nbins} bins"
+            raise DocumentError(
+                f"dataset {self.name!r} has {len(self.contents)} contents but its axes have "
+                f"{nbins} bins",
+                path=("contents",), expected=f"{nbins} values (one per bin)",
+                found=len(self.contents),
             )
         return self
 
@@ -128,10 +152,17 @@ class UnbinnedData(_Keep):
         width = len(self.axes)
         for i, row in enumerate(self.entries):
             if len(row) != width:
-                raise ValueError(f"entry {i} has {len(row)} values, the axes need {width}")
+                raise DocumentError(
+                    f"entry {i} of dataset {self.name!r} has {len(row)} values for "
+                    f"{width} axes",
+                    path=("entries", i), expected=f"{width} values (one per axis)", found=row,
+                )
         if self.weights is not None and len(self.weights) != len(self.entries):
-            raise ValueError(
-                f"'weights' has {len(self.weights)} values for {len(self.entries)} entries"
+            raise DocumentError(
+                f"dataset {self.name!r} has {len(self.weights)} weights for "
+                f"{len(self.entries)} entries",
+                path=("weights",), expected=f"{len(self.entries)} weights (one per entry)",
+                found=len(self.weights),
             )
         return self
 
@@ -159,9 +190,12 @@ class Likelihood(_Keep):
     @model_validator(mode="after")
     def _check(self) -> Likelihood:
         if len(self.distributions) != len(self.data):
-            raise ValueError(
-                f"{len(self.distributions)} distributions but {len(self.data)} data entries; "
-                "each distribution needs one dataset"
+            raise DocumentError(
+                f"likelihood {self.name!r} has {len(self.distributions)} distributions but "
+                f"{len(self.data)} data entries; each distribution needs one dataset",
+                path=("data",),
+                expected=f"{len(self.distributions)} entries (one per distribution)",
+                found=self.data,
             )
         return self
 

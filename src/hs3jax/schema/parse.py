@@ -58,15 +58,53 @@ _EXPECTED = {
 }
 
 
+def _json_loc(loc: Sequence[Any], raw: Any, keep_last: bool) -> list[str | int]:
+    """``loc`` without pydantic's union-member tags (``str``, ``normsys``, ``list[str]``...).
+
+    The raw input is walked along ``loc``: a part that is not a key (or index) of the value
+    reached so far is a tag pydantic added, except the last part of a missing key.
+    """
+    out: list[str | int] = []
+    value = raw
+    for i, part in enumerate(loc):
+        in_list = isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value)
+        if in_list or (isinstance(value, Mapping) and part in value):
+            value = value[part]
+        elif keep_last and i == len(loc) - 1:
+            pass
+        elif raw is None and not (isinstance(part, str) and "[" in part):
+            value = None  # no input to walk: keep what does not look like a tag
+        else:
+            continue
+        out.append(part)
+    return out
+
+
+def _what(path: Sequence[str | int]) -> str:
+    """``modifier`` for a path ending in ``modifiers[2]``; ``value`` otherwise."""
+    if len(path) >= 2 and isinstance(path[-1], int) and isinstance(path[-2], str):
+        return path[-2].removesuffix("s")
+    return "value"
+
+
 def validation_error(
-    exc: ValidationError, prefix: Sequence[str | int], file: str | None
+    exc: ValidationError, prefix: Sequence[str | int], file: str | None, raw: Any = None
 ) -> DocumentError:
-    """The first error of a pydantic ValidationError as a DocumentError at ``prefix + loc``."""
-    err = exc.errors(include_url=False)[0]
-    loc = [p for p in err["loc"] if not (isinstance(p, str) and "[" in p)]
-    path = (*prefix, *loc)
+    """The first error of a pydantic ValidationError as a DocumentError at ``prefix + loc``.
+
+    ``raw`` (the validated input) lets the path skip pydantic's union-member tags; errors of the
+    union members at one place are merged into one ("expected a string or a number").
+    """
+    errors = exc.errors(include_url=False)
+    err = errors[0]
     kind = err["type"]
+    loc = _json_loc(err["loc"], raw, keep_last=kind == "missing")
+    path = (*prefix, *loc)
     message = err["msg"]
+    ctx = err.get("ctx") or {}
+    if kind == "value_error" and isinstance(ctx.get("error"), DocumentError):
+        inner: DocumentError = ctx["error"]
+        return inner.within(path, file)
     if kind == "missing":
         return DocumentError(
             f"missing required key {loc[-1]!r}" if loc else "missing value",
@@ -75,12 +113,41 @@ def validation_error(
             expected=f"key {loc[-1]!r}" if loc else None,
             show_found=False,
         )
+    if kind == "union_tag_invalid":
+        tags = [t.strip().strip("'") for t in str(ctx.get("expected_tags", "")).split(",")]
+        return UnknownTypeError(
+            f"unknown {_what(path)} type {ctx.get('tag')!r}",
+            file=file,
+            path=(*path, "type"),
+            expected=f"a known {_what(path)} type",
+            found=ctx.get("tag"),
+            known=[t for t in tags if t],
+        )
+    if kind == "union_tag_not_found":
+        return DocumentError(
+            f"{_what(path)} has no 'type'",
+            file=file,
+            path=(*path, "type"),
+            expected="a type string",
+            found=None,
+        )
     expected = _EXPECTED.get(kind)
     if kind == "literal_error":
         expected = message.removeprefix("Input should be ")
     if kind in ("value_error", "assertion_error"):
         message = message.removeprefix("Value error, ")
     found = err.get("input")
+    if expected is not None:
+        # the members of a union (``str | float``) fail at the same place: list every option
+        options = [expected]
+        for other in errors[1:]:
+            here = _json_loc(other["loc"], raw, keep_last=other["type"] == "missing")
+            option = _EXPECTED.get(other["type"])
+            if here == loc and option is not None and option not in options:
+                options.append(option)
+        expected = " or ".join(options)
+        if len(options) > 1:
+            message = "wrong type"
     return DocumentError(
         message if expected is None else f"invalid value ({message})",
         file=file,
@@ -132,10 +199,13 @@ def _parse_node(item: Any, kind: str, section: str, i: int, file: str | None) ->
         node.check()
         return node
     except ValidationError as exc:
-        raise validation_error(exc, path, file) from None
+        raise validation_error(exc, path, file, item) from None
     except DocumentError as exc:
-        exc.path = (*path, *exc.path)
-        raise exc.with_file(file) from None
+        raise exc.within(path, file) from None
+    except ValueError as exc:  # a node's check() reporting without a JSON path
+        raise DocumentError(
+            f"{kind} {item.get('name', '?')!r}: {exc}", file=file, path=path, show_found=False
+        ) from None
 
 
 def parse_document(raw: Any, file: str | None = None) -> Document:
@@ -170,7 +240,7 @@ def parse_document(raw: Any, file: str | None = None) -> Document:
         try:
             data.append(cls.model_validate(item))
         except ValidationError as exc:
-            raise validation_error(exc, ("data", i), file) from None
+            raise validation_error(exc, ("data", i), file, item) from None
     sections["data"] = data
     for key, cls in _LIST_SECTIONS.items():
         items = []
@@ -178,13 +248,15 @@ def parse_document(raw: Any, file: str | None = None) -> Document:
             try:
                 items.append(cls.model_validate(item))
             except ValidationError as exc:
-                raise validation_error(exc, (key, i), file) from None
+                raise validation_error(exc, (key, i), file, item) from None
         sections[key] = items
     try:
         sections["metadata"] = Metadata.model_validate(raw.get("metadata", {}))
     except ValidationError as exc:
-        raise validation_error(exc, ("metadata",), file) from None
+        raise validation_error(exc, ("metadata",), file, raw.get("metadata")) from None
     extra = {k: v for k, v in raw.items() if k not in sections}
     present = {k: v for k, v in sections.items() if k in raw}
-    doc = Document.model_validate({**extra, **present})
-    return doc
+    try:
+        return Document.model_validate({**extra, **present})
+    except ValidationError as exc:
+        raise validation_error(exc, (), file, raw) from None

@@ -1,0 +1,199 @@
+"""Reference fits, CLs values and upper limits computed with pyhf for a few test workspaces.
+
+Regenerate (from the repository root, with pyhf 0.7.6; takes a few minutes):
+
+    python3 tests/reference/pyhf/make_inference_reference.py
+
+Writes ``inference_reference.json`` next to this script. Models are built as in
+``make_nll_reference.py`` (first measurement, numpy backend, default modifier settings); the
+background-only ATLAS files get their signal patch from ``tests/data/patches`` first.
+
+Optimizer: ``pyhf.optimize.scipy_optimizer(tolerance=1e-10)`` (SLSQP). With the default
+``scipy_optimizer()`` SLSQP stops after one iteration at the initial point on the ATLAS-3LeRJR
+models (reporting success), so its numbers are not the minimum there. The default optimizer's
+unconstrained fit is still recorded per model under ``mle_default_optimizer`` to show this.
+
+Recorded per model (parameter vectors in the order of ``parameters``, the expanded names of
+``make_nll_reference.py``), each with the seconds it took:
+- ``mle``: ``pyhf.infer.mle.fit(data, model, return_fitted_val=True)``: bestfit, twice_nll;
+- ``fixed_poi_fit``: ``pyhf.infer.mle.fixed_poi_fit(1.0, data, model, return_fitted_val=True)``;
+- ``hypotest``: ``pyhf.infer.hypotest(1.0, data, model, test_stat="qtilde",
+  calctype="asymptotics", return_expected_set=True)``: CLs_obs and the 5 expected values
+  (-2, -1, 0, +1, +2 sigma);
+- ``upper_limit``: ``pyhf.infer.intervals.upper_limits.upper_limit(data, model, scan=None,
+  level=0.05)`` (toms748 root finding inside the POI bounds, rtol 1e-4): obs and 5 expected.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyhf
+from make_nll_reference import REPO, expanded_names, load_model
+
+HERE = Path(__file__).resolve().parent
+OUTPUT = HERE / "inference_reference.json"
+TOLERANCE = 1e-10
+POI_TEST = 1.0
+LIKELIHOODS = "tests/data/likelihoods"
+PATCHES = "tests/data/patches"
+
+
+def patched(stem: str) -> tuple[str, str]:
+    """A background-only likelihood and its signal patch."""
+    return f"{LIKELIHOODS}/{stem}.json", f"{PATCHES}/{stem}.patch.json"
+
+
+TARGETS: list[tuple[str, str | None]] = [
+    ("tests/data/pyhf/simple.json", None),
+    ("tests/data/pyhf/multichannel_all_modifiers.json", None),
+    patched("ATLAS-SUSY-2018-14__Comb_bkgonly"),
+    (f"{LIKELIHOODS}/ATLAS-3LeRJR__ERJR_200p0_100p0.json", None),
+    patched("ATLAS-SUSY-2018-31__BkgOnlyA"),
+    patched("ATLAS-SUSY-2018-31__BkgOnlyC"),
+    patched("ATLAS-SUSY-2018-04__SRcombined"),
+]
+
+SKIPPED: dict[str, str] = {
+    "ATLAS-3LeRJR__BkgOnly.json + patch": (
+        "same analysis as ATLAS-3LeRJR__ERJR_200p0_100p0.json; the SLSQP fit is poorly "
+        "converged (twice_nll 238.97991 at tolerance 1e-10 vs 238.97961 at 1e-12, 157 s)"
+    ),
+    "ATLAS-SUSY-2018-05-ewk__ewk_signal_bkgonly.json + patch": (
+        "one fit takes 4-6 s, so the upper limit (dozens of fits) takes minutes"
+    ),
+    "ATLAS-SUSY-2019-09__bkg_onshell.json + patch": "one fit takes 7-11 s",
+    "ATLAS-SUSY-2019-09__bkg_offshell.json + patch": "327 parameters; one fit takes longer still",
+    "ATLAS-SUSY-2018-16__Sleptons_bkgonly.json + patch": "190 parameters; one fit is slow",
+}
+
+
+def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    """Result of ``fn()`` and the seconds it took."""
+    start = time.perf_counter()
+    result = fn()
+    return result, round(time.perf_counter() - start, 3)
+
+
+def floats(values: Any) -> list[float]:
+    """A flat list of Python floats."""
+    return [float(v) for v in np.ravel(np.asarray(values, dtype=float))]
+
+
+def safely(fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run one computation; record the error instead of stopping the whole script."""
+    try:
+        return fn()
+    except Exception as err:  # noqa: BLE001 - any pyhf failure is a result worth recording
+        return {"error": f"{type(err).__name__}: {str(err).splitlines()[0][:300]}"}
+
+
+def fit_entry(fit: Callable[[], Any]) -> dict[str, Any]:
+    """bestfit and twice_nll of a pyhf fit returning (pars, twice_nll)."""
+    (pars, twice_nll), seconds = timed(fit)
+    return {"bestfit": floats(pars), "twice_nll": float(twice_nll), "seconds": seconds}
+
+
+def hypotest_entry(data: Any, model: Any) -> dict[str, Any]:
+    """CLs observed and expected band at POI_TEST."""
+    (obs, exp), seconds = timed(
+        lambda: pyhf.infer.hypotest(
+            POI_TEST,
+            data,
+            model,
+            test_stat="qtilde",
+            calctype="asymptotics",
+            return_expected_set=True,
+        )
+    )
+    return {
+        "poi_value": POI_TEST,
+        "test_stat": "qtilde",
+        "calctype": "asymptotics",
+        "CLs_obs": float(obs),
+        "CLs_exp": floats(exp),
+        "seconds": seconds,
+    }
+
+
+def upper_limit_entry(data: Any, model: Any) -> dict[str, Any]:
+    """95% CL upper limit on the POI, observed and expected band."""
+    (obs, exp), seconds = timed(
+        lambda: pyhf.infer.intervals.upper_limits.upper_limit(data, model, scan=None, level=0.05)
+    )
+    return {
+        "call": "pyhf.infer.intervals.upper_limits.upper_limit(data, model, scan=None, level=0.05)",
+        "obs": float(obs),
+        "exp": floats(exp),
+        "seconds": seconds,
+    }
+
+
+def reference_for(file: str, patch: str | None) -> dict[str, Any]:
+    """Every inference result for one model."""
+    _ws, model, measurement, poi = load_model(REPO / file, None if patch is None else REPO / patch)
+    data = _ws.data(model)
+    entry: dict[str, Any] = {
+        "file": file,
+        "patch": patch,
+        "measurement": measurement,
+        "poi": poi,
+        "poi_bounds": floats(model.config.suggested_bounds()[model.config.poi_index]),
+        "parameters": expanded_names(model),
+    }
+
+    pyhf.set_backend("numpy", pyhf.optimize.scipy_optimizer())
+    entry["mle_default_optimizer"] = safely(
+        lambda: fit_entry(lambda: pyhf.infer.mle.fit(data, model, return_fitted_val=True))
+    )
+
+    pyhf.set_backend("numpy", pyhf.optimize.scipy_optimizer(tolerance=TOLERANCE))
+    entry["mle"] = safely(
+        lambda: fit_entry(lambda: pyhf.infer.mle.fit(data, model, return_fitted_val=True))
+    )
+    entry["fixed_poi_fit"] = safely(
+        lambda: {
+            "poi_value": POI_TEST,
+            **fit_entry(
+                lambda: pyhf.infer.mle.fixed_poi_fit(
+                    POI_TEST, data, model, return_fitted_val=True
+                )
+            ),
+        }
+    )
+    entry["hypotest"] = safely(lambda: hypotest_entry(data, model))
+    entry["upper_limit"] = safely(lambda: upper_limit_entry(data, model))
+    return entry
+
+
+def main() -> None:
+    """Compute the references for every target and write the JSON file."""
+    models = []
+    for file, patch in TARGETS:
+        entry, seconds = timed(lambda: reference_for(file, patch))
+        entry["seconds_total"] = seconds
+        label = file + (" + patch" if patch else "")
+        print(f"{label}: {seconds} s", flush=True)
+        models.append(entry)
+    out = {
+        "generator": "tests/reference/pyhf/make_inference_reference.py",
+        "pyhf_version": pyhf.__version__,
+        "numpy_version": np.__version__,
+        "python_version": sys.version.split()[0],
+        "backend": "numpy",
+        "optimizer": f"pyhf.optimize.scipy_optimizer(tolerance={TOLERANCE})",
+        "models": models,
+        "skipped": [{"model": k, "reason": v} for k, v in SKIPPED.items()],
+    }
+    OUTPUT.write_text(json.dumps(out, indent=1) + "\n")
+    print("wrote", OUTPUT.relative_to(REPO))
+
+
+if __name__ == "__main__":
+    main()
