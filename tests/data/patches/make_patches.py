@@ -55,7 +55,7 @@ def signal_regions(spec: dict[str, Any]) -> list[int]:
 
 def signal_yields(channel: dict[str, Any]) -> list[float]:
     """10% of the nominal total background per bin, at least MIN_SIGNAL."""
-    totals = [sum(bins) for bins in zip(*(s["data"] for s in channel["samples"]))]
+    totals = [sum(bins) for bins in zip(*(s["data"] for s in channel["samples"]), strict=True)]
     return [round(max(MIN_SIGNAL, SIGNAL_FRACTION * t), 4) for t in totals]
 
 
