@@ -70,16 +70,21 @@ DOC = {
         }
     ],
     "parameter_points": [
-        {"name": "default_values", "parameters": [{"name": "mu", "value": 0.2}, {"name": "b", "value": 1.1}]}
+        {
+            "name": "default_values",
+            "parameters": [{"name": "mu", "value": 0.2}, {"name": "b", "value": 1.1}],
+        }
     ],
 }
 
 
 def _reference(mu: float, b: float) -> float:
     width = b * b
+
     def cdf(t: float) -> float:
         z = (t - mu) / width
         return 0.5 * math.exp(z) if z < 0 else 1.0 - 0.5 * math.exp(-z)
+
     norm = cdf(5.0) - cdf(-5.0)
     nll = sum(abs(e - mu) / width + math.log(2 * width) + math.log(norm) for e in EVENTS)
     nll += 0.5 * (mu / 2.0) ** 2 + math.log(2.0) + 0.5 * math.log(2 * math.pi)

@@ -79,7 +79,10 @@ def hf_doc() -> dict[str, Any]:
                                 "name": "np",
                                 "type": "histosys",
                                 "parameter": "alpha_np",
-                                "data": {"hi": {"contents": [6.0, 7.0]}, "lo": {"contents": [4.0, 5.0]}},
+                                "data": {
+                                    "hi": {"contents": [6.0, 7.0]},
+                                    "lo": {"contents": [4.0, 5.0]},
+                                },
                             },
                             {
                                 "name": "ss",
@@ -394,7 +397,9 @@ def test_misc_not_an_object() -> None:
 def test_likelihood_not_an_object() -> None:
     doc = hs3_doc()
     doc["likelihoods"] = ["L"]
-    raises(DocumentError, lambda: load(doc), "at $.likelihoods[0]: ", "expected an object", "found 'L'")
+    raises(
+        DocumentError, lambda: load(doc), "at $.likelihoods[0]: ", "expected an object", "found 'L'"
+    )
 
 
 # -- references and names ---------------------------------------------------------------------

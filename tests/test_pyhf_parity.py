@@ -108,7 +108,9 @@ def test_gradient_matches_finite_differences(entry: dict[str, Any]) -> None:
         up, down = pars.copy(), pars.copy()
         up[i] += h
         down[i] -= h
-        fd = (float(f(up, model.data, model.inputs)) - float(f(down, model.data, model.inputs))) / (2 * h)
+        fd = (float(f(up, model.data, model.inputs)) - float(f(down, model.data, model.inputs))) / (
+            2 * h
+        )
         scale = max(abs(fd), 1e-3)
         assert abs(grad[i] - fd) <= 1e-6 * scale + 1e-7, (model.parameters[i], grad[i], fd)
 

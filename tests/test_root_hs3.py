@@ -74,9 +74,7 @@ def test_conformance_expected_counts() -> None:
         ref = read_json(CONFORMANCE / "root" / f"{case}.json")
         for value in ref["values"]:
             every = value["all_values"]
-            expected = model.expected_data(
-                {n: every[n] for n in model.parameters if n in every}
-            )
+            expected = model.expected_data({n: every[n] for n in model.parameters if n in every})
             for channel in value["hf_expected"]:
                 name = f"model_{channel['channel']}"
                 np.testing.assert_allclose(

@@ -9,25 +9,52 @@
 from hs3jax import nodes as _nodes  # noqa: F401  (registers the built-in node types)
 from hs3jax.errors import (
     CycleError as CycleError,
+)
+from hs3jax.errors import (
     DocumentError as DocumentError,
+)
+from hs3jax.errors import (
     DuplicateNameError as DuplicateNameError,
+)
+from hs3jax.errors import (
     ExpressionError as ExpressionError,
+)
+from hs3jax.errors import (
     FormatError as FormatError,
+)
+from hs3jax.errors import (
     HS3JaxError as HS3JaxError,
+)
+from hs3jax.errors import (
     MissingReferenceError as MissingReferenceError,
+)
+from hs3jax.errors import (
     ModelError as ModelError,
+)
+from hs3jax.errors import (
     UnknownTypeError as UnknownTypeError,
 )
 from hs3jax.model import Model as Model
-from hs3jax.registry import known_types as known_types, register as register
+from hs3jax.registry import known_types as known_types
+from hs3jax.registry import register as register
 from hs3jax.schema.base import (
     Distribution as Distribution,
+)
+from hs3jax.schema.base import (
     Function as Function,
+)
+from hs3jax.schema.base import (
     Observable as Observable,
+)
+from hs3jax.schema.base import (
     Ref as Ref,
+)
+from hs3jax.schema.base import (
     RefList as RefList,
 )
-from hs3jax.workspace import Workspace as Workspace, dump as dump, load as load
+from hs3jax.workspace import Workspace as Workspace
+from hs3jax.workspace import dump as dump
+from hs3jax.workspace import load as load
 
 __version__ = "0.1.0"
 

@@ -130,7 +130,10 @@ def _fit(args: argparse.Namespace) -> dict[str, Any]:
             init[free],
             jac=True,
             method="L-BFGS-B",
-            bounds=[(lo if np.isfinite(lo) else None, hi if np.isfinite(hi) else None) for lo, hi in bounds],
+            bounds=[
+                (lo if np.isfinite(lo) else None, hi if np.isfinite(hi) else None)
+                for lo, hi in bounds
+            ],
             options={"maxiter": 10000, "ftol": 1e-12, "gtol": 1e-9},
         )
         seconds = time.perf_counter() - start
@@ -138,7 +141,8 @@ def _fit(args: argparse.Namespace) -> dict[str, Any]:
     best[free] = result.x
     print(
         f"{model.name}: {'converged' if result.success else 'NOT converged'} in {seconds:.2f} s, "
-        f"min NLL {result.fun:.6f}" + (f", {model.poi} = {best[model.poi_index]:.6g}" if model.poi else ""),
+        f"min NLL {result.fun:.6f}"
+        + (f", {model.poi} = {best[model.poi_index]:.6g}" if model.poi else ""),
         file=sys.stderr,
     )
     return {

@@ -157,9 +157,12 @@ def compile_model(doc: Document, name: str | None = None, *, file: str | None = 
             for sample in hf.samples:
                 for mod in sample.modifiers:
                     cname = getattr(mod, "constraint_name", None)
-                    if isinstance(mod, NormFactor | Lumi) and cname is not None:
-                        if cname not in named_constraints:
-                            named_constraints.append(cname)
+                    if (
+                        isinstance(mod, NormFactor | Lumi)
+                        and cname is not None
+                        and cname not in named_constraints
+                    ):
+                        named_constraints.append(cname)
     graph = build_graph(doc, likelihood, file=file, extra_roots=named_constraints)
 
     domains = {d.name: d for d in doc.domains}
@@ -202,7 +205,14 @@ def compile_model(doc: Document, name: str | None = None, *, file: str | None = 
         path: tuple[str | int, ...] = ("likelihoods", lik_index, "data", i)
         datum = data_by_name.get(datum_name) if isinstance(datum_name, str) else datum_name
         _split_term(
-            graph.node(dist_name), datum, path, graph, hf_channels, constraint_names, event_terms, file
+            graph.node(dist_name),
+            datum,
+            path,
+            graph,
+            hf_channels,
+            constraint_names,
+            event_terms,
+            file,
         )
 
     function_groups = _lower_functions(graph, values)
@@ -242,14 +252,24 @@ def compile_model(doc: Document, name: str | None = None, *, file: str | None = 
     ]
     constraint_groups = [
         _ConstraintGroup(
-            g.cls, _Gather(g.gather.fields, tuple(fix(i) for i in g.gather.index)), g.lo, g.hi, g.normalise
+            g.cls,
+            _Gather(g.gather.fields, tuple(fix(i) for i in g.gather.index)),
+            g.lo,
+            g.hi,
+            g.normalise,
         )
         for g in constraint_groups
     ]
     events = [
         _EventTerm(
-            e.cls, _Gather(e.gather.fields, tuple(fix(i) for i in e.gather.index)),
-            e.observable_field, e.x, e.weights, e.lo, e.hi, e.name,
+            e.cls,
+            _Gather(e.gather.fields, tuple(fix(i) for i in e.gather.index)),
+            e.observable_field,
+            e.x,
+            e.weights,
+            e.lo,
+            e.hi,
+            e.name,
         )
         for e in events
     ]
@@ -299,9 +319,7 @@ def compile_model(doc: Document, name: str | None = None, *, file: str | None = 
         return hf_program.expected(value_vector(pars, aux), inputs["histfactory"])
 
     init, bounds, fixed = _parameter_table(doc, analysis, parameters, ranges, hf_program)
-    pois = tuple(
-        p for p in (analysis.parameters_of_interest or [] if analysis is not None else [])
-    )
+    pois = tuple(p for p in (analysis.parameters_of_interest or [] if analysis is not None else []))
     present_pois = tuple(p for p in pois if p in parameters)
     if pois and not present_pois:
         warnings.warn(
@@ -386,7 +404,10 @@ def _split_term(
         if not isinstance(datum, BinnedData):
             raise DocumentError(
                 f"histfactory_dist {node.name!r} needs binned data",
-                file=file, path=path, expected="the name of a binned dataset", found=getattr(datum, "type", datum),
+                file=file,
+                path=path,
+                expected="the name of a binned dataset",
+                found=getattr(datum, "type", datum),
             )
         hf_channels.append((node, datum.contents, path))
         return
@@ -418,7 +439,9 @@ def _order_parameters(
     present = set(names)
     preferred = [n for n in settings.get("parameter_order", []) if n in present]
     if not preferred:
-        pois = [p for p in (analysis.parameters_of_interest or []) if p in present] if analysis else []
+        pois = (
+            [p for p in (analysis.parameters_of_interest or []) if p in present] if analysis else []
+        )
         preferred = pois
     rest = sorted(present - set(preferred))
     return [*preferred, *rest]
@@ -487,15 +510,18 @@ def _lower_constraints(
         los, his = [], []
         for node in oriented:
             x = getattr(node, "x", None)
-            lo, hi = ranges.get(x, (-math.inf, math.inf)) if isinstance(x, str) else (-math.inf, math.inf)
+            lo, hi = (
+                ranges.get(x, (-math.inf, math.inf))
+                if isinstance(x, str)
+                else (-math.inf, math.inf)
+            )
             los.append(lo)
             his.append(hi)
         lo_arr = np.asarray(los, dtype=np.float64)
         hi_arr = np.asarray(his, dtype=np.float64)
         normalise = bool(np.isfinite(lo_arr).any() or np.isfinite(hi_arr).any())
-        if normalise and cls.log_integral(jnp.zeros(1), jnp.ones(1), **{
-            f: jnp.ones(1) for f in gather.fields if f != "x"
-        }) is None:
+        probe = {f: jnp.ones(1) for f in gather.fields if f != "x"}
+        if normalise and cls.log_integral(jnp.zeros(1), jnp.ones(1), **probe) is None:  # type: ignore[attr-defined]
             normalise = False
         groups.append(_ConstraintGroup(cls, gather, lo_arr, hi_arr, normalise))  # type: ignore[arg-type]
     return groups
@@ -530,11 +556,16 @@ def _lower_event_term(
         raise DocumentError(
             f"{node.type} {node.name!r} is a density in {getattr(node, field)!r}, but the paired "
             f"dataset {datum.name!r} has axis {axis.name!r}",
-            file=file, path=path, expected=f"data over {getattr(node, field)!r}", found=axis.name,
+            file=file,
+            path=path,
+            expected=f"data over {getattr(node, field)!r}",
+            found=axis.name,
         )
     if isinstance(datum, UnbinnedData):
         x = np.asarray([row[0] for row in datum.entries], dtype=np.float64)
-        w = np.asarray(datum.weights if datum.weights is not None else np.ones(len(x)), dtype=np.float64)
+        w = np.asarray(
+            datum.weights if datum.weights is not None else np.ones(len(x)), dtype=np.float64
+        )
     else:
         # ROOT 6.40: a binned dataset with an ordinary density is evaluated at bin centres,
         # weighted by the bin contents, with no bin-width factor
@@ -545,7 +576,9 @@ def _lower_event_term(
     return _EventTerm(cls, gather, field, x, w, axis.lo, axis.hi, node.name)
 
 
-def _fix_hf(program: HistFactoryProgram, fix: Callable[[np.ndarray], np.ndarray]) -> HistFactoryProgram:
+def _fix_hf(
+    program: HistFactoryProgram, fix: Callable[[np.ndarray], np.ndarray]
+) -> HistFactoryProgram:
     from dataclasses import replace
 
     from hs3jax.nodes.histfactory.lower import _InterpGroup
@@ -606,7 +639,9 @@ def _parameter_table(
     defaults: dict[str, float] = {}
     if hf is not None:
         for c in hf.constraints:
-            defaults[c.parameter] = 0.0 if c.global_observable.startswith("nom_alpha") or c.aux == 0.0 else 1.0
+            defaults[c.parameter] = (
+                0.0 if c.global_observable.startswith("nom_alpha") or c.aux == 0.0 else 1.0
+            )
     attributes = ((doc.misc or {}).get("ROOT_internal", {}) or {}).get("attributes", {})
     init = np.zeros(len(parameters))
     bounds = np.zeros((len(parameters), 2))

@@ -58,8 +58,7 @@ def _index(doc: Document, file: str | None) -> dict[str, tuple[Node, tuple[str |
             if node.name in table:
                 _, first = table[node.name]
                 raise DuplicateNameError(
-                    f"name {node.name!r} is used twice (first at "
-                    f"{first[0]}[{first[1]}])",
+                    f"name {node.name!r} is used twice (first at {first[0]}[{first[1]}])",
                     file=file,
                     path=(section, i, "name"),
                     expected="a unique name",

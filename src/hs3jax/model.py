@@ -98,7 +98,9 @@ class Model:
             return arr
 
     # -- evaluation -----------------------------------------------------------------------------
-    def nll(self, pars: Pars | None = None, data: Pytree = None, inputs: Pytree = None) -> jax.Array:
+    def nll(
+        self, pars: Pars | None = None, data: Pytree = None, inputs: Pytree = None
+    ) -> jax.Array:
         """−ln L (float64), normalisation constants included; jitted.
 
         ``pars``: vector in the order of :attr:`parameters`, or ``{name: value}``.
@@ -112,7 +114,9 @@ class Model:
                 self.inputs if inputs is None else inputs,
             )
 
-    def logpdf(self, pars: Pars | None = None, data: Pytree = None, inputs: Pytree = None) -> jax.Array:
+    def logpdf(
+        self, pars: Pars | None = None, data: Pytree = None, inputs: Pytree = None
+    ) -> jax.Array:
         """ln L = −:meth:`nll`."""
         return -self.nll(pars, data, inputs)
 
@@ -151,9 +155,7 @@ class Model:
                 "aux": self.data["aux"] if aux is None else jnp.asarray(aux, dtype=jnp.float64),
             }
 
-    def with_sample(
-        self, channel: str, sample: str, yields: Any, inputs: Pytree = None
-    ) -> Pytree:
+    def with_sample(self, channel: str, sample: str, yields: Any, inputs: Pytree = None) -> Pytree:
         """Model inputs with the nominal yields of one sample replaced (jit- and grad-friendly)."""
         key = (channel, sample)
         if key not in self.sample_slices:

@@ -12,6 +12,7 @@ from typing import Any
 from hs3jax.compile import compile_model
 from hs3jax.formats.load import apply_patch, read_document, read_json
 from hs3jax.model import Model
+from hs3jax.schema.base import Distribution, Function
 from hs3jax.schema.document import (
     Analysis,
     Document,
@@ -19,7 +20,6 @@ from hs3jax.schema.document import (
     Likelihood,
     ParameterPoint,
 )
-from hs3jax.schema.base import Distribution, Function
 
 __all__ = ["Workspace", "dump", "load"]
 

@@ -70,7 +70,9 @@ def _list(raw: Mapping[str, Any], key: str, path: tuple[str | int, ...], err: _E
     return value
 
 
-def _floats(value: Any, path: tuple[str | int, ...], err: _Err, n: int | None = None) -> list[float]:
+def _floats(
+    value: Any, path: tuple[str | int, ...], err: _Err, n: int | None = None
+) -> list[float]:
     if not isinstance(value, list) or not all(
         isinstance(v, int | float) and not isinstance(v, bool) for v in value
     ):
@@ -129,7 +131,9 @@ def pyhf_to_hs3(raw: Mapping[str, Any], file: str | None = None) -> dict[str, An
             sample_data: dict[str, Any] = {"contents": contents}
             if errors is not None:
                 sample_data["errors"] = errors
-            hs3_samples.append({"name": sample["name"], "data": sample_data, "modifiers": modifiers})
+            hs3_samples.append(
+                {"name": sample["name"], "data": sample_data, "modifiers": modifiers}
+            )
         axis = {"name": f"obs_x_{cname}", "min": 0.0, "max": float(nbins), "nbins": nbins}
         distributions.append(
             {"name": cname, "type": "histfactory_dist", "axes": [axis], "samples": hs3_samples}
@@ -143,7 +147,9 @@ def pyhf_to_hs3(raw: Mapping[str, Any], file: str | None = None) -> dict[str, An
             )
         o_index, obs = observations[cname]
         counts = _floats(obs.get("data"), ("observations", o_index, "data"), err, nbins)
-        data.append({"name": f"obsData_{cname}", "type": "binned", "axes": [axis], "contents": counts})
+        data.append(
+            {"name": f"obsData_{cname}", "type": "binned", "axes": [axis], "contents": counts}
+        )
 
     likelihood = {
         "name": "main",
@@ -159,7 +165,10 @@ def pyhf_to_hs3(raw: Mapping[str, Any], file: str | None = None) -> dict[str, An
     order = _parameter_order(paramsets, appearances)
     misc = {"hs3jax": {"conventions": "pyhf", "parameter_order": order}}
     return {
-        "metadata": {"hs3_version": "0.2", "packages": [{"name": "pyhf", "version": str(raw.get("version", "1.0.0"))}]},
+        "metadata": {
+            "hs3_version": "0.2",
+            "packages": [{"name": "pyhf", "version": str(raw.get("version", "1.0.0"))}],
+        },
         "distributions": distributions,
         "data": data,
         "likelihoods": [likelihood],
@@ -277,7 +286,9 @@ def _modifier(
             raise err("normsys data must be {'hi': x, 'lo': y}", dpath, "an object", data)
         for key in ("hi", "lo"):
             if key not in data:
-                raise err(f"normsys {name!r} has no {key!r}", dpath, "keys 'hi' and 'lo'", dict(data))
+                raise err(
+                    f"normsys {name!r} has no {key!r}", dpath, "keys 'hi' and 'lo'", dict(data)
+                )
         hi_lo = {k: _number(data[k], (*dpath, k), err) for k in ("hi", "lo")}
         return (
             {"name": name, "type": "normsys", "parameter": name, "interpolation": 5, "data": hi_lo},
@@ -286,7 +297,12 @@ def _modifier(
         )
     if mtype == "histosys":
         if not isinstance(data, Mapping):
-            raise err("histosys data must be {'hi_data': [...], 'lo_data': [...]}", dpath, "an object", data)
+            raise err(
+                "histosys data must be {'hi_data': [...], 'lo_data': [...]}",
+                dpath,
+                "an object",
+                data,
+            )
         hi = _floats(data.get("hi_data"), (*dpath, "hi_data"), err, nbins)
         lo = _floats(data.get("lo_data"), (*dpath, "lo_data"), err, nbins)
         return (
@@ -344,18 +360,30 @@ def _measurements(
     points: list[dict[str, Any]] = []
     lumi_constraints: dict[str, dict[str, Any]] = {}
     if not measurements:
-        raise err("pyhf workspace needs at least one measurement", ("measurements",), "a measurement", [])
+        raise err(
+            "pyhf workspace needs at least one measurement", ("measurements",), "a measurement", []
+        )
     for m_index, meas in enumerate(measurements):
         mpath: tuple[str | int, ...] = ("measurements", m_index)
         if not isinstance(meas, Mapping) or not isinstance(meas.get("name"), str):
             raise err("a measurement needs a 'name'", mpath, "an object with 'name'", meas)
         config = meas.get("config")
         if not isinstance(config, Mapping) or not isinstance(config.get("poi"), str):
-            raise err("a measurement needs 'config.poi'", (*mpath, "config", "poi"), "a parameter name", config)
+            raise err(
+                "a measurement needs 'config.poi'",
+                (*mpath, "config", "poi"),
+                "a parameter name",
+                config,
+            )
         user = {}
         for p_index, p in enumerate(config.get("parameters", [])):
             if not isinstance(p, Mapping) or not isinstance(p.get("name"), str):
-                raise err("a parameter config needs a 'name'", (*mpath, "config", "parameters", p_index), "an object with 'name'", p)
+                raise err(
+                    "a parameter config needs a 'name'",
+                    (*mpath, "config", "parameters", p_index),
+                    "an object with 'name'",
+                    p,
+                )
             user[p["name"]] = (p, (*mpath, "config", "parameters", p_index))
         axes: list[dict[str, Any]] = []
         values: list[dict[str, Any]] = []
@@ -396,7 +424,9 @@ def _measurements(
                             conf[key],
                         )
                 default_init, default_bounds = _DEFAULTS[mtype]
-                inits = _vector(conf, "inits", cpath, err, len(names)) or [default_init] * len(names)
+                inits = _vector(conf, "inits", cpath, err, len(names)) or [default_init] * len(
+                    names
+                )
                 bounds = _bounds(conf, cpath, err, len(names)) or [default_bounds] * len(names)
             fixed = bool(conf.get("fixed", False))
             for i, pname in enumerate(names):

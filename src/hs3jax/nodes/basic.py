@@ -40,7 +40,9 @@ def poisson_logpmf(n: jax.Array, rate: jax.Array) -> jax.Array:
     inv2 = inv * inv
     remainder = inv * (1.0 / 12.0 - inv2 * (1.0 / 360.0 - inv2 * (1.0 / 1260.0 - inv2 / 1680.0)))
     safe_d = jnp.where(d > -1.0, d, 0.0)
-    stirling = big_n * (jnp.log1p(safe_d) - safe_d) - 0.5 * jnp.log(2.0 * math.pi * big_n) - remainder
+    stirling = (
+        big_n * (jnp.log1p(safe_d) - safe_d) - 0.5 * jnp.log(2.0 * math.pi * big_n) - remainder
+    )
     stirling = jnp.where(d > -1.0, stirling, -jnp.inf)
     return jnp.where(small, direct, stirling)
 
@@ -110,7 +112,9 @@ class PoissonDist(Distribution):
         k_lo = jnp.maximum(jnp.ceil(lo), 0.0)
         k_hi = jnp.floor(hi)
         # P(N <= k) = Q(k + 1, mean); an infinite upper edge takes the whole upper tail
-        upper = jnp.where(jnp.isinf(hi), 1.0, gammaincc(jnp.where(jnp.isinf(hi), 1.0, k_hi) + 1.0, mean))
+        upper = jnp.where(
+            jnp.isinf(hi), 1.0, gammaincc(jnp.where(jnp.isinf(hi), 1.0, k_hi) + 1.0, mean)
+        )
         lower = jnp.where(k_lo > 0, gammaincc(jnp.maximum(k_lo, 1.0), mean), 0.0)
         return jnp.log(upper - lower)
 

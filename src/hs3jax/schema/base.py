@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar
 
 import jax
+from jax.typing import ArrayLike
 from pydantic import BaseModel, ConfigDict
 
 __all__ = [
@@ -111,7 +112,7 @@ class Function(Node):
     kind: ClassVar[str] = "function"
 
     @staticmethod
-    def value(**inputs: jax.Array) -> jax.Array:  # pragma: no cover - abstract
+    def value(**inputs: ArrayLike) -> jax.Array:  # pragma: no cover - abstract
         raise NotImplementedError
 
 
@@ -126,11 +127,11 @@ class Distribution(Node):
     kind: ClassVar[str] = "distribution"
 
     @staticmethod
-    def log_density(**inputs: jax.Array) -> jax.Array:  # pragma: no cover - abstract
+    def log_density(**inputs: ArrayLike) -> jax.Array:  # pragma: no cover - abstract
         raise NotImplementedError
 
     @staticmethod
-    def log_integral(lo: jax.Array, hi: jax.Array, **inputs: jax.Array) -> jax.Array | None:
+    def log_integral(lo: ArrayLike, hi: ArrayLike, **inputs: ArrayLike) -> jax.Array | None:
         """log ∫_lo^hi exp(log_density) dx, or None where the class has no closed form."""
         return None
 

@@ -65,25 +65,33 @@ class Axis(_Keep):
         if self.edges is not None:
             if len(self.edges) < 2:
                 raise DocumentError(
-                    f"axis {self.name!r} has too few edges", path=("edges",),
-                    expected="at least two edges", found=self.edges,
+                    f"axis {self.name!r} has too few edges",
+                    path=("edges",),
+                    expected="at least two edges",
+                    found=self.edges,
                 )
             for i, (a, b) in enumerate(zip(self.edges, self.edges[1:], strict=False)):
                 if b <= a:
                     raise DocumentError(
                         f"the edges of axis {self.name!r} do not increase at edge {i + 1} "
                         f"({a} -> {b})",
-                        path=("edges",), expected="strictly increasing edges", found=self.edges,
+                        path=("edges",),
+                        expected="strictly increasing edges",
+                        found=self.edges,
                     )
         if self.nbins is not None and self.nbins < 1:
             raise DocumentError(
-                f"axis {self.name!r} has no bins", path=("nbins",),
-                expected="'nbins' of at least 1", found=self.nbins,
+                f"axis {self.name!r} has no bins",
+                path=("nbins",),
+                expected="'nbins' of at least 1",
+                found=self.nbins,
             )
         if self.min is not None and self.max is not None and self.max < self.min:
             raise DocumentError(
                 f"axis {self.name!r} has 'max' ({self.max}) below 'min' ({self.min})",
-                path=("max",), expected=f"a value >= {self.min}", found=self.max,
+                path=("max",),
+                expected=f"a value >= {self.min}",
+                found=self.max,
             )
         return self
 
@@ -125,14 +133,17 @@ class BinnedData(_Keep):
                 nbins *= len(axis.bin_edges()) - 1
             except ValueError as exc:
                 raise DocumentError(
-                    str(exc), path=("axes", i), expected="'edges' or 'min', 'max' and 'nbins'",
+                    str(exc),
+                    path=("axes", i),
+                    expected="'edges' or 'min', 'max' and 'nbins'",
                     found=axis.to_dict(),
                 ) from None
         if nbins != len(self.contents):
             raise DocumentError(
                 f"dataset {self.name!r} has {len(self.contents)} contents but its axes have "
                 f"{nbins} bins",
-                path=("contents",), expected=f"{nbins} values (one per bin)",
+                path=("contents",),
+                expected=f"{nbins} values (one per bin)",
                 found=len(self.contents),
             )
         return self
@@ -153,15 +164,17 @@ class UnbinnedData(_Keep):
         for i, row in enumerate(self.entries):
             if len(row) != width:
                 raise DocumentError(
-                    f"entry {i} of dataset {self.name!r} has {len(row)} values for "
-                    f"{width} axes",
-                    path=("entries", i), expected=f"{width} values (one per axis)", found=row,
+                    f"entry {i} of dataset {self.name!r} has {len(row)} values for {width} axes",
+                    path=("entries", i),
+                    expected=f"{width} values (one per axis)",
+                    found=row,
                 )
         if self.weights is not None and len(self.weights) != len(self.entries):
             raise DocumentError(
                 f"dataset {self.name!r} has {len(self.weights)} weights for "
                 f"{len(self.entries)} entries",
-                path=("weights",), expected=f"{len(self.entries)} weights (one per entry)",
+                path=("weights",),
+                expected=f"{len(self.entries)} weights (one per entry)",
                 found=len(self.weights),
             )
         return self

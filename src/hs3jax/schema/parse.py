@@ -162,7 +162,11 @@ def _require_list(raw: Mapping[str, Any], key: str, file: str | None) -> list[An
     value = raw.get(key, [])
     if not isinstance(value, list):
         raise DocumentError(
-            f"section {key!r} must be a list", file=file, path=(key,), expected="a list", found=value
+            f"section {key!r} must be a list",
+            file=file,
+            path=(key,),
+            expected="a list",
+            found=value,
         )
     return value
 
@@ -171,8 +175,11 @@ def _parse_node(item: Any, kind: str, section: str, i: int, file: str | None) ->
     path: tuple[str | int, ...] = (section, i)
     if not isinstance(item, dict):
         raise DocumentError(
-            f"each entry of {section!r} must be an object", file=file, path=path,
-            expected="an object with 'name' and 'type'", found=item,
+            f"each entry of {section!r} must be an object",
+            file=file,
+            path=path,
+            expected="an object with 'name' and 'type'",
+            found=item,
         )
     type_name = item.get("type")
     if not isinstance(type_name, str):
@@ -212,8 +219,11 @@ def parse_document(raw: Any, file: str | None = None) -> Document:
     """Validate JSON data as an HS3 document; raise DocumentError naming file and JSON path."""
     if not isinstance(raw, dict):
         raise DocumentError(
-            "an HS3 document must be a JSON object", file=file, path=(),
-            expected="an object with 'distributions', 'data', ...", found=type(raw).__name__,
+            "an HS3 document must be a JSON object",
+            file=file,
+            path=(),
+            expected="an object with 'distributions', 'data', ...",
+            found=type(raw).__name__,
         )
     sections: dict[str, Any] = {}
     sections["distributions"] = [

@@ -118,8 +118,10 @@ def write_xml(spec: dict[str, Any], outdir: Path, stat_config: tuple[float, str]
     if stat_config is not None:
         for chan_xml in (outdir / "config").glob("FitConfig_*.xml"):
             text = chan_xml.read_text()
-            cfg = (f'<StatErrorConfig RelErrorThreshold="{stat_config[0]}" '
-                   f'ConstraintType="{stat_config[1]}" />')
+            cfg = (
+                f'<StatErrorConfig RelErrorThreshold="{stat_config[0]}" '
+                f'ConstraintType="{stat_config[1]}" />'
+            )
             text = re.sub(r"(<Channel [^>]*>)", r"\1\n  " + cfg, text, count=1)
             chan_xml.write_text(text)
     return outdir / "config" / "FitConfig.xml"
@@ -142,8 +144,13 @@ def pyhf_model(spec: dict[str, Any]) -> tuple[Any, Any, np.ndarray, str | None]:
 
 def root_to_pyhf_names(spec: dict[str, Any], model: Any) -> dict[str, list[Any]]:
     """Map ROOT parameter names to [pyhf parameter, index] as HistFactory names them."""
-    stat_channel = {m["name"]: c["name"] for c in spec["channels"] for s in c["samples"]
-                    for m in s["modifiers"] if m["type"] == "staterror"}
+    stat_channel = {
+        m["name"]: c["name"]
+        for c in spec["channels"]
+        for s in c["samples"]
+        for m in s["modifiers"]
+        if m["type"] == "staterror"
+    }
     out: dict[str, list[Any]] = {}
     for name, mtype in model.config.modifiers:
         n = model.config.param_set(name).n_parameters
@@ -161,8 +168,9 @@ def root_to_pyhf_names(spec: dict[str, Any], model: Any) -> dict[str, list[Any]]
     return out
 
 
-def pyhf_point(model: Any, init: np.ndarray, name_map: dict[str, list[Any]],
-               root_values: dict[str, float]) -> tuple[np.ndarray, dict[str, Any]]:
+def pyhf_point(
+    model: Any, init: np.ndarray, name_map: dict[str, list[Any]], root_values: dict[str, float]
+) -> tuple[np.ndarray, dict[str, Any]]:
     """pyhf parameter vector for a ROOT point (parameters ROOT doesn't set stay at init)."""
     pars = init.copy()
     named: dict[str, Any] = {}
@@ -174,8 +182,9 @@ def pyhf_point(model: Any, init: np.ndarray, name_map: dict[str, list[Any]],
         pars[sl.start + idx] = value
     for pname in model.config.par_order:
         vals = pars[model.config.par_slice(pname)].tolist()
-        named[pname] = vals if len(vals) > 1 or model.config.param_set(pname).n_parameters > 1 \
-            else vals[0]
+        named[pname] = (
+            vals if len(vals) > 1 or model.config.param_set(pname).n_parameters > 1 else vals[0]
+        )
     return pars, named
 
 
@@ -190,7 +199,7 @@ def pyhf_expected(model: Any, pars: np.ndarray) -> dict[str, list[float]]:
 
 
 def _root() -> Any:
-    import ROOT  # noqa: N811
+    import ROOT
 
     ROOT.gROOT.SetBatch(True)
     ROOT.RooMsgService.instance().setGlobalKillBelow(ROOT.RooFit.WARNING)
@@ -219,8 +228,9 @@ def read_xml(top_xml: Path) -> Any:
         chan = HF.Channel(cel.get("Name"))
         for el in cel:
             if el.tag == "StatErrorConfig":
-                chan.SetStatErrorConfig(float(el.get("RelErrorThreshold")),
-                                        ctypes[el.get("ConstraintType")])
+                chan.SetStatErrorConfig(
+                    float(el.get("RelErrorThreshold")), ctypes[el.get("ConstraintType")]
+                )
             elif el.tag == "Data":
                 chan.SetData(el.get("HistoName"), el.get("InputFile", cel.get("InputFile")))
             elif el.tag == "Sample":
@@ -230,20 +240,35 @@ def read_xml(top_xml: Path) -> Any:
                 for m in el:
                     mf = m.get("InputFile", fname)
                     if m.tag == "NormFactor":
-                        smp.AddNormFactor(m.get("Name"), float(m.get("Val")),
-                                          float(m.get("Low")), float(m.get("High")))
+                        smp.AddNormFactor(
+                            m.get("Name"),
+                            float(m.get("Val")),
+                            float(m.get("Low")),
+                            float(m.get("High")),
+                        )
                     elif m.tag == "OverallSys":
-                        smp.AddOverallSys(m.get("Name"), float(m.get("Low")),
-                                          float(m.get("High")))
+                        smp.AddOverallSys(m.get("Name"), float(m.get("Low")), float(m.get("High")))
                     elif m.tag == "HistoSys":
-                        smp.AddHistoSys(m.get("Name"), m.get("HistoNameLow"), mf, "",
-                                        m.get("HistoNameHigh"), mf, "")
+                        smp.AddHistoSys(
+                            m.get("Name"),
+                            m.get("HistoNameLow"),
+                            mf,
+                            "",
+                            m.get("HistoNameHigh"),
+                            mf,
+                            "",
+                        )
                     elif m.tag == "StatError":
                         if m.get("Activate") == "True":
                             smp.ActivateStatError(m.get("HistoName"), mf, "")
                     elif m.tag == "ShapeSys":
-                        smp.AddShapeSys(m.get("Name"), ctypes[m.get("ConstraintType", "Gaussian")],
-                                        m.get("HistoName"), mf, "")
+                        smp.AddShapeSys(
+                            m.get("Name"),
+                            ctypes[m.get("ConstraintType", "Gaussian")],
+                            m.get("HistoName"),
+                            mf,
+                            "",
+                        )
                     elif m.tag == "ShapeFactor":
                         smp.AddShapeFactor(m.get("Name"))
                     else:
@@ -321,10 +346,15 @@ def interp_codes(ws: Any) -> dict[str, dict[str, Any]]:
     for f in ws.allFunctions():
         for cls in out:
             if f.ClassName().endswith(cls):
-                params = [p.GetName() for p in f.paramList()] if cls == "PiecewiseInterpolation" \
+                params = (
+                    [p.GetName() for p in f.paramList()]
+                    if cls == "PiecewiseInterpolation"
                     else [p.GetName() for p in f.getVariables() if p.GetName().startswith("alpha_")]
-                out[cls][f.GetName()] = {"codes": list(f.interpolationCodes()),
-                                         "parameters": params}
+                )
+                out[cls][f.GetName()] = {
+                    "codes": list(f.interpolationCodes()),
+                    "parameters": params,
+                }
                 if cls == "PiecewiseInterpolation":
                     out[cls][f.GetName()]["positiveDefinite"] = bool(f.positiveDefinite())
     return out
@@ -332,8 +362,11 @@ def interp_codes(ws: Any) -> dict[str, dict[str, Any]]:
 
 def constraint_classes(ws: Any) -> dict[str, str]:
     """Class of every constraint pdf (name ending in 'onstraint'), e.g. RooPoisson/RooGaussian."""
-    return {p.GetName(): p.ClassName() for p in ws.allPdfs() if
-            p.GetName().lower().endswith("constraint")}
+    return {
+        p.GetName(): p.ClassName()
+        for p in ws.allPdfs()
+        if p.GetName().lower().endswith("constraint")
+    }
 
 
 def worker_nll(top_xml: Path, case: str, out: Path) -> None:
@@ -342,10 +375,17 @@ def worker_nll(top_xml: Path, case: str, out: Path) -> None:
     ws, _keep = build_workspace(top_xml)
     mc, pdf, data, globs = root_params(ws)
     params = free_parameters(pdf, data, globs)
-    info = {p.GetName(): {"value": p.getVal(), "error": p.getError(), "min": p.getMin(),
-                          "max": p.getMax(), "const": bool(p.isConstant()),
-                          "kind": kind_of(p.GetName())}
-            for p in params}
+    info = {
+        p.GetName(): {
+            "value": p.getVal(),
+            "error": p.getError(),
+            "min": p.getMin(),
+            "max": p.getMax(),
+            "const": bool(p.isConstant()),
+            "kind": kind_of(p.GetName()),
+        }
+        for p in params
+    }
     defaults = {n: v["value"] for n, v in info.items()}
     floating = [n for n, v in info.items() if not v["const"]]
     rng = np.random.default_rng(SEED + zlib.crc32(case.encode()))
@@ -370,8 +410,13 @@ def worker_nll(top_xml: Path, case: str, out: Path) -> None:
             ws.var(n).setVal(v)
         for n, v in pt.items():
             ws.var(n).setVal(v)
-        values.append({"set": pt, "nll": {k: nll.getVal() for k, nll in nlls.items()},
-                       "expected": expected_counts(ws, pdf)})
+        values.append(
+            {
+                "set": pt,
+                "nll": {k: nll.getVal() for k, nll in nlls.items()},
+                "expected": expected_counts(ws, pdf),
+            }
+        )
     interpolation = interp_codes(ws)  # before the diagnostic below changes positiveDefinite
     # diagnostic: the same NLL with PiecewiseInterpolation's clamp of negative bins switched off
     # (pyhf does not clamp); only the default backend
@@ -380,7 +425,7 @@ def worker_nll(top_xml: Path, case: str, out: Path) -> None:
             f.setPositiveDefinite(False)
     unclamped = make_nlls(pdf, data, globs)
     key = next(iter(unclamped))
-    for pt, rec in zip(points, values):
+    for pt, rec in zip(points, values, strict=False):
         for n, v in {**defaults, **pt}.items():
             ws.var(n).setVal(v)
         rec["nll_unclamped"] = {key: unclamped[key].getVal()}
@@ -410,7 +455,7 @@ def worker_reimport(hs3: Path, points_json: Path, out: Path) -> None:
     ROOT = _root()
     ws = ROOT.RooWorkspace("w")
     ok = ROOT.RooJSONFactoryWSTool(ws).importJSON(str(hs3))
-    mc, pdf, data, globs = root_params(ws)
+    _mc, pdf, data, globs = root_params(ws)
     nlls = make_nlls(pdf, data, globs)
     ref = json.loads(points_json.read_text())
     defaults = {n: v["value"] for n, v in ref["parameters"].items()}
@@ -422,10 +467,18 @@ def worker_reimport(hs3: Path, points_json: Path, out: Path) -> None:
             if ws.var(n):
                 ws.var(n).setVal(v)
         vals.append({k: nll.getVal() for k, nll in nlls.items()})
-    out.write_text(json.dumps({"import_ok": bool(ok), "nll": vals, "missing_parameters": missing,
-                               "constraints": constraint_classes(ws),
-                               "global_observables": {g.GetName(): g.getVal() for g in globs},
-                               "imported_defaults": imported_defaults}))
+    out.write_text(
+        json.dumps(
+            {
+                "import_ok": bool(ok),
+                "nll": vals,
+                "missing_parameters": missing,
+                "constraints": constraint_classes(ws),
+                "global_observables": {g.GetName(): g.getVal() for g in globs},
+                "imported_defaults": imported_defaults,
+            }
+        )
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -437,16 +490,32 @@ def run_step(args: list[str], log: Path, timeout: float = 600) -> dict[str, Any]
     t0 = time.time()
     with open(log, "w") as fh:
         try:
-            proc = subprocess.run([sys.executable, __file__, *args], stdout=fh,
-                                  stderr=subprocess.STDOUT, timeout=timeout)
+            proc = subprocess.run(
+                [sys.executable, __file__, *args],
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                timeout=timeout,
+            )
             rc = proc.returncode
         except subprocess.TimeoutExpired:
             rc = "timeout"
     tail = log.read_text(errors="replace").splitlines()
-    err = [ln for ln in tail if re.search(r"error|exception|segmentation|traceback|fatal|"
-                                          r"\*\*\*", ln, re.I)]
-    return {"rc": rc, "seconds": round(time.time() - t0, 2),
-            "error_lines": err[-15:] if rc != 0 else [], "log_tail": tail[-20:] if rc != 0 else []}
+    err = [
+        ln
+        for ln in tail
+        if re.search(
+            r"error|exception|segmentation|traceback|fatal|"
+            r"\*\*\*",
+            ln,
+            re.I,
+        )
+    ]
+    return {
+        "rc": rc,
+        "seconds": round(time.time() - t0, 2),
+        "error_lines": err[-15:] if rc != 0 else [],
+        "log_tail": tail[-20:] if rc != 0 else [],
+    }
 
 
 def compare(root_nll: list[float], pyhf_nll: list[float]) -> dict[str, Any]:
@@ -454,31 +523,37 @@ def compare(root_nll: list[float], pyhf_nll: list[float]) -> dict[str, Any]:
     const = r - p
     d_r, d_p = 2 * (r - r[0]), 2 * (p - p[0])
     rel = np.abs(d_r[1:] - d_p[1:]) / np.maximum(np.abs(d_p[1:]), 1e-300)
-    return {"constant_root_minus_pyhf": float(const[0]),
-            "constant_spread": float(const.max() - const.min()),
-            "max_rel_diff_2dnll": float(rel.max()) if rel.size else 0.0,
-            "agree_2dnll_rel_1e-8": bool(rel.size and rel.max() <= 1e-8)}
+    return {
+        "constant_root_minus_pyhf": float(const[0]),
+        "constant_spread": float(const.max() - const.min()),
+        "max_rel_diff_2dnll": float(rel.max()) if rel.size else 0.0,
+        "agree_2dnll_rel_1e-8": bool(rel.size and rel.max() <= 1e-8),
+    }
 
 
-def run_case(case: str, input_name: str, stat_config: tuple[float, str] | None,
-             tmp: Path) -> dict[str, Any]:
+def run_case(
+    case: str, input_name: str, stat_config: tuple[float, str] | None, tmp: Path
+) -> dict[str, Any]:
     spec_raw = json.loads((INPUTS / input_name).read_text())
     spec, dropped = prepare_spec(spec_raw)
     cdir = tmp / case
     top_xml = write_xml(spec, cdir, stat_config)
     entry: dict[str, Any] = {
         "input": f"tests/data/root_hf/inputs/{input_name}",
-        "statErrorConfig_added": None if stat_config is None else
-        {"RelErrorThreshold": stat_config[0], "ConstraintType": stat_config[1]},
+        "statErrorConfig_added": None
+        if stat_config is None
+        else {"RelErrorThreshold": stat_config[0], "ConstraintType": stat_config[1]},
         "dropped_unused_parameter_configs": dropped,
     }
     nll_json = cdir / "root_nll.json"
-    entry["steps"] = {"nll": run_step(["--worker-nll", str(top_xml), case, str(nll_json)],
-                                      cdir / "nll.log")}
+    entry["steps"] = {
+        "nll": run_step(["--worker-nll", str(top_xml), case, str(nll_json)], cdir / "nll.log")
+    }
     export_file = EXPORTS / f"{case}.json"
     export_tmp = cdir / "export.json"
-    entry["steps"]["export"] = run_step(["--worker-export", str(top_xml), str(export_tmp)],
-                                        cdir / "export.log")
+    entry["steps"]["export"] = run_step(
+        ["--worker-export", str(top_xml), str(export_tmp)], cdir / "export.log"
+    )
     if entry["steps"]["export"]["rc"] == 0 and export_tmp.exists():
         shutil.copyfile(export_tmp, export_file)
         entry["hs3_file"] = f"tests/data/root_hf/{case}.json"
@@ -488,8 +563,20 @@ def run_case(case: str, input_name: str, stat_config: tuple[float, str] | None,
     if not nll_json.exists():
         return entry
     root = json.loads(nll_json.read_text())
-    entry.update({k: root[k] for k in ("root_version", "poi", "n_channels", "sum_weights",
-                                       "interpolation", "constraints", "global_observables")})
+    entry.update(
+        {
+            k: root[k]
+            for k in (
+                "root_version",
+                "poi",
+                "n_channels",
+                "sum_weights",
+                "interpolation",
+                "constraints",
+                "global_observables",
+            )
+        }
+    )
     entry["root_parameters"] = root["parameters"]
 
     # re-import of the exported HS3 file
@@ -497,7 +584,8 @@ def run_case(case: str, input_name: str, stat_config: tuple[float, str] | None,
         re_json = cdir / "reimport.json"
         entry["steps"]["reimport"] = run_step(
             ["--worker-reimport", str(export_file), str(nll_json), str(re_json)],
-            cdir / "reimport.log")
+            cdir / "reimport.log",
+        )
         reimp = json.loads(re_json.read_text()) if re_json.exists() else None
     else:
         reimp = None
@@ -510,36 +598,54 @@ def run_case(case: str, input_name: str, stat_config: tuple[float, str] | None,
     entry["root_parameters_without_pyhf"] = sorted(set(root["parameters"]) - set(name_map))
     entry["pyhf_parameters_without_root"] = sorted(
         {p for p in model.config.par_order}
-        - {v[0] for k, v in name_map.items() if k in root["parameters"]})
+        - {v[0] for k, v in name_map.items() if k in root["parameters"]}
+    )
     points = []
     for i, pt in enumerate(root["points"]):
         full = {n: v["value"] for n, v in root["parameters"].items()} | pt["set"]
         pars, named = pyhf_point(model, init, name_map, full)
-        rec = {"set": pt["set"], "nll": pt["nll"], "nll_unclamped": pt["nll_unclamped"],
-               "expected": pt["expected"],
-               "pyhf_pars": named,
-               "pyhf_nll": float(-np.asarray(model.logpdf(pars, data)).item()),
-               "pyhf_expected": pyhf_expected(model, pars)}
+        rec = {
+            "set": pt["set"],
+            "nll": pt["nll"],
+            "nll_unclamped": pt["nll_unclamped"],
+            "expected": pt["expected"],
+            "pyhf_pars": named,
+            "pyhf_nll": float(-np.asarray(model.logpdf(pars, data)).item()),
+            "pyhf_expected": pyhf_expected(model, pars),
+        }
         if reimp is not None and i < len(reimp["nll"]):
             rec["nll_reimported_hs3"] = reimp["nll"][i]
         points.append(rec)
     entry["points"] = points
     nll_keys = list(points[0]["nll"])
     pyhf_vals = [p["pyhf_nll"] for p in points]
-    entry["root_vs_pyhf"] = {k: compare([p["nll"][k] for p in points], pyhf_vals)
-                             for k in nll_keys}
-    entry["root_vs_pyhf"].update({f"unclamped:{k}": compare(
-        [p["nll_unclamped"][k] for p in points], pyhf_vals) for k in points[0]["nll_unclamped"]})
+    entry["root_vs_pyhf"] = {k: compare([p["nll"][k] for p in points], pyhf_vals) for k in nll_keys}
+    entry["root_vs_pyhf"].update(
+        {
+            f"unclamped:{k}": compare([p["nll_unclamped"][k] for p in points], pyhf_vals)
+            for k in points[0]["nll_unclamped"]
+        }
+    )
     if reimp is not None:
         entry["reimport"] = {k: v for k, v in reimp.items() if k != "nll"}
-        entry["root_vs_pyhf"].update({f"reimported_hs3:{k}": compare(
-            [p["nll_reimported_hs3"][k] for p in points], pyhf_vals) for k in reimp["nll"][0]})
+        entry["root_vs_pyhf"].update(
+            {
+                f"reimported_hs3:{k}": compare(
+                    [p["nll_reimported_hs3"][k] for p in points], pyhf_vals
+                )
+                for k in reimp["nll"][0]
+            }
+        )
         entry["reimport"]["max_abs_diff_vs_original"] = {
             k: max(abs(p["nll_reimported_hs3"][k] - p["nll"][k]) for p in points)
-            for k in reimp["nll"][0]}
+            for k in reimp["nll"][0]
+        }
     entry["max_abs_diff_expected_root_vs_pyhf"] = max(
-        abs(a - b) for p in points for ch in p["expected"]
-        for a, b in zip(p["expected"][ch], p["pyhf_expected"].get(ch, [math.nan])))
+        abs(a - b)
+        for p in points
+        for ch in p["expected"]
+        for a, b in zip(p["expected"][ch], p["pyhf_expected"].get(ch, [math.nan]), strict=False)
+    )
     return entry
 
 
@@ -571,19 +677,33 @@ def main() -> None:
     for case, inp, stat in cases:
         t1 = time.time()
         results[case] = run_case(case, inp, stat, tmp)
-        print(f"{case}: {time.time() - t1:.1f}s", {k: v["rc"] for k, v in
-                                                  results[case]["steps"].items()}, flush=True)
+        print(
+            f"{case}: {time.time() - t1:.1f}s",
+            {k: v["rc"] for k, v in results[case]["steps"].items()},
+            flush=True,
+        )
     out = {
         "description": "ROOT 6.40 NLL of HistFactory workspaces built from pyhf JSON via pyhf's "
-                       "XML writer, and pyhf's -logpdf at the same points; see README.md",
+        "XML writer, and pyhf's -logpdf at the same points; see README.md",
         "generator": "tests/reference/root/make_root_hf_reference.py",
-        "versions": {"root": json.loads(json.dumps(next(
-            (r.get("root_version") for r in results.values() if r.get("root_version")), None))),
-            "pyhf": pyhf.__version__, "numpy": np.__version__},
-        "seed": SEED, "n_random_points": N_POINTS, "ranges": RANGES,
+        "versions": {
+            "root": json.loads(
+                json.dumps(
+                    next(
+                        (r.get("root_version") for r in results.values() if r.get("root_version")),
+                        None,
+                    )
+                )
+            ),
+            "pyhf": pyhf.__version__,
+            "numpy": np.__version__,
+        },
+        "seed": SEED,
+        "n_random_points": N_POINTS,
+        "ranges": RANGES,
         "gamma_max_sigmas": GAMMA_SIGMAS,
         "nll_settings": "pdf.createNLL(obsData, GlobalObservables(mc.GetGlobalObservables()), "
-                        "Offset('none')) with the default EvalBackend and EvalBackend('legacy')",
+        "Offset('none')) with the default EvalBackend and EvalBackend('legacy')",
         "cases": results,
     }
     OUTPUT.write_text(json.dumps(out, indent=1) + "\n")

@@ -275,7 +275,7 @@ class Sample(_Keep):
 
 class StatErrorConfig(_Keep):
     constraint_type: str | None = Field(default=None)
-    relThreshold: float | None = None  # noqa: N815 - HS3 key
+    relThreshold: float | None = None
 
 
 @register("histfactory_dist")
@@ -343,7 +343,9 @@ def _check_modifier(mod: Any, nbins: int, channel: str) -> None:
     if isinstance(mod, ShapeSys):
         mod.constraint_kind()
         if len(mod.data.vals) != nbins:
-            raise ValueError(f"shapesys {mod.name!r} has {len(mod.data.vals)} vals, expected {nbins}")
+            raise ValueError(
+                f"shapesys {mod.name!r} has {len(mod.data.vals)} vals, expected {nbins}"
+            )
     if isinstance(mod, ShapeSys | ShapeFactor | StatError):
         names = mod.parameter_names(channel)
         if len(names) != nbins:

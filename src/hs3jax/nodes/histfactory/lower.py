@@ -168,8 +168,9 @@ class HistFactoryProgram:
             # FlexibleInterpVar's cutoff: a non-positive total becomes the smallest double
             normsys = jnp.where(normsys <= 0.0, _TINY, normsys)
         bin_factor = jnp.prod(values[self._bin_factor_idx], axis=1)
-        row = self._entry_row
-        return shaped * bin_factor * (row_factor * normsys)[row]
+        per_row: jax.Array = (row_factor * normsys)[self._entry_row]
+        result: jax.Array = shaped * bin_factor * per_row
+        return result
 
     def expected(self, values: jax.Array, inputs: dict[str, Any]) -> jax.Array:
         """Expected counts ν_b on the concatenated bin axis of all channels."""
@@ -180,7 +181,9 @@ class HistFactoryProgram:
         """Σ_b [n_b ln ν_b − ν_b − ln Γ(n_b + 1)] (zero for n_b = ν_b = 0)."""
         return jnp.sum(poisson_logpmf(observed, expected))
 
-    def log_constraints(self, values: jax.Array, aux: jax.Array, inputs: dict[str, Any]) -> jax.Array:
+    def log_constraints(
+        self, values: jax.Array, aux: jax.Array, inputs: dict[str, Any]
+    ) -> jax.Array:
         """Σ of the implied constraint log-densities; ``aux`` holds the global observables."""
         total = jnp.zeros((), dtype=aux.dtype)
         if self._gauss:
@@ -387,7 +390,7 @@ def _lower_channel(
                 pyhf_errors[i] = [float(x) for x in mod.data]
     stat_sigmas: dict[str, np.ndarray] = {}
 
-    for s_index, sample in enumerate(dist.samples):
+    for sample in dist.samples:
         row = len(b.row_factors)
         first_entry = len(b.nominal)
         sample_slices[(dist.name, sample.name)] = (first_entry, first_entry + nb)
