@@ -538,8 +538,8 @@ def test_histosys_wrong_number_of_bins(side: str) -> None:
     raises(
         DocumentError,
         lambda: load(doc),
-        f"<document>: at {HF_BKG}.modifiers[0]: histosys 'np' {side} has 1 bins, expected 2",
-        "found {'name': 'np', 'type': 'histosys'",
+        f"<document>: at {HF_BKG}.modifiers[0].data.{side}.contents: histosys 'np' {side} has "
+        "1 bins, the channel has 2; expected 2 values; found 1",
     )
 
 
@@ -549,8 +549,8 @@ def test_shapesys_vals_count_mismatch() -> None:
     raises(
         DocumentError,
         lambda: load(doc),
-        f"<document>: at {HF_BKG}.modifiers[1]: shapesys 'ss' has 3 vals, expected 2",
-        "found {'name': 'ss', 'type': 'shapesys'",
+        f"<document>: at {HF_BKG}.modifiers[1].data.vals: shapesys 'ss' has 3 vals, the channel "
+        "has 2 bins; expected 2 values; found 3",
     )
 
 
@@ -560,9 +560,10 @@ def test_interpolation_code_3() -> None:
     raises(
         DocumentError,
         lambda: load(doc),
-        f"<document>: at {HF_BKG}.modifiers[2]: ROOT interpolation code 3 is not one of "
-        "[0, 1, 2, 4, 5, 6]",
-        "found {'name': 'ns', 'type': 'normsys'",
+        f"<document>: at {HF_BKG}.modifiers[2].interpolation: ROOT interpolation code 3 is not "
+        "one of [0, 1, 2, 4, 5, 6]",
+        "expected ROOT codes 0, 1, 2, 4, 5, 6 or a name",
+        "found 3",
     )
 
 
@@ -572,10 +573,10 @@ def test_interpolation_unknown_name() -> None:
     raises(
         DocumentError,
         lambda: load(doc),
-        f"<document>: at {HF_BKG}.modifiers[0]: unknown interpolation 'cubic'",
+        f"<document>: at {HF_BKG}.modifiers[0].interpolation: unknown interpolation 'cubic'",
         "known: code0, code1, code2, code4, code4p, exp, exponential, lin, linear, log, "
         "parabolic, poly6 or ROOT's integer codes [0, 1, 2, 4, 5, 6]",
-        "found {'name': 'np', 'type': 'histosys'",
+        "found 'cubic'",
     )
 
 
@@ -637,8 +638,8 @@ def test_histfactory_axis_without_binning() -> None:
     raises(
         DocumentError,
         lambda: load(doc),
-        "<document>: at $.distributions[0]: ",
-        "axis 'obs' has no binning",
+        "<document>: at $.distributions[0].axes[0]: axis 'obs' has no binning",
+        "expected 'edges' or 'min', 'max' and 'nbins'; found {'name': 'obs'}",
     )
 
 
@@ -703,16 +704,18 @@ def test_analysis_names_missing_likelihood() -> None:
     doc["analyses"][0]["likelihood"] = "LL"
     ws = load(doc)
     raises(
-        ModelError,
+        MissingReferenceError,
         ws.model,
-        "analysis 'A' refers to likelihood 'LL', which does not exist",
-        "known: L",
+        "<document>: at $.analyses[0].likelihood: analysis 'A' refers to likelihood 'LL', which "
+        "does not exist; expected the name of a likelihood; found 'LL'. Known: L. "
+        "Did you mean 'L'?",
     )
 
 
 def test_model_unknown_name_lists_known() -> None:
     ws = load(hs3_doc())
-    raises(ModelError, lambda: ws.model("nope"), "no analysis or likelihood named 'nope'", "A, L")
+    raises(ModelError, lambda: ws.model("nope"), "unknown analysis or likelihood 'nope'", "A, L")
+    raises(ModelError, lambda: ws.model("AA"), "did you mean 'A'?")
 
 
 def test_nll_wrong_length_vector() -> None:

@@ -21,9 +21,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hs3jax.errors import DocumentError, ModelError
+from hs3jax.errors import DocumentError, MissingReferenceError, ModelError
 from hs3jax.graph import ModelGraph, build_graph
-from hs3jax.model import Model
+from hs3jax.model import Model, unknown_name
 from hs3jax.nodes.basic import GaussianDist
 from hs3jax.nodes.composite import ProductDist
 from hs3jax.nodes.histfactory.dist import HistFactoryDist, Lumi, NormFactor
@@ -109,31 +109,39 @@ class _Values:
         return self.constant(ref)
 
 
-def _choose(doc: Document, name: str | None) -> tuple[str, Likelihood, Analysis | None]:
+def _choose(
+    doc: Document, name: str | None, file: str | None = None
+) -> tuple[str, Likelihood, Analysis | None]:
     if name is None:
         if doc.analyses:
             analysis = doc.analyses[0]
-            return analysis.name, _likelihood(doc, analysis.likelihood, analysis), analysis
+            return analysis.name, _likelihood(doc, analysis.likelihood, analysis, file), analysis
         if doc.likelihoods:
             return doc.likelihoods[0].name, doc.likelihoods[0], None
         raise ModelError("the document has no analyses and no likelihoods to build a model from")
     for analysis in doc.analyses:
         if analysis.name == name:
-            return name, _likelihood(doc, analysis.likelihood, analysis), analysis
+            return name, _likelihood(doc, analysis.likelihood, analysis, file), analysis
     for lik in doc.likelihoods:
         if lik.name == name:
             return name, lik, None
     known = [a.name for a in doc.analyses] + [lik.name for lik in doc.likelihoods]
-    raise ModelError(f"no analysis or likelihood named {name!r}; known: {', '.join(known)}")
+    raise ModelError(unknown_name(name, known, "analysis or likelihood"))
 
 
-def _likelihood(doc: Document, name: str, analysis: Analysis) -> Likelihood:
+def _likelihood(
+    doc: Document, name: str, analysis: Analysis, file: str | None = None
+) -> Likelihood:
     for lik in doc.likelihoods:
         if lik.name == name:
             return lik
-    raise ModelError(
-        f"analysis {analysis.name!r} refers to likelihood {name!r}, which does not exist; "
-        f"known: {', '.join(lik.name for lik in doc.likelihoods)}"
+    raise MissingReferenceError(
+        f"analysis {analysis.name!r} refers to likelihood {name!r}, which does not exist",
+        file=file,
+        path=("analyses", doc.analyses.index(analysis), "likelihood"),
+        expected="the name of a likelihood",
+        found=name,
+        known=[lik.name for lik in doc.likelihoods],
     )
 
 
@@ -145,7 +153,7 @@ def _conventions(doc: Document) -> dict[str, Any]:
 
 def compile_model(doc: Document, name: str | None = None, *, file: str | None = None) -> Model:
     """Build the :class:`Model` of an analysis or likelihood of ``doc``."""
-    model_name, likelihood, analysis = _choose(doc, name)
+    model_name, likelihood, analysis = _choose(doc, name, file)
     settings = _conventions(doc)
     conventions = str(settings.get("conventions", "root"))
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from hs3jax.errors import ModelError
 
-__all__ = ["Model"]
+__all__ = ["Model", "unknown_name"]
 
 Pytree = Any
 Pars = jax.Array | np.ndarray | Sequence[float] | Mapping[str, float]
@@ -73,7 +73,7 @@ class Model:
         try:
             return self.parameters.index(name)
         except ValueError:
-            raise ModelError(_unknown(name, self.parameters)) from None
+            raise ModelError(unknown_name(name, self.parameters)) from None
 
     def vector(self, pars: Pars | None = None) -> jax.Array:
         """A float64 parameter vector from an array, a sequence or a ``{name: value}`` dict
@@ -144,7 +144,7 @@ class Model:
                 flat = np.asarray(self.data["main"], dtype=np.float64).copy()
                 for name, values in counts.items():
                     if name not in self.channel_slices:
-                        raise ModelError(_unknown(name, self.channels, "channel"))
+                        raise ModelError(unknown_name(name, self.channels, "channel"))
                     a, b = self.channel_slices[name]
                     flat[a:b] = np.asarray(values, dtype=np.float64)
                 main = jnp.asarray(flat)
@@ -160,7 +160,7 @@ class Model:
         key = (channel, sample)
         if key not in self.sample_slices:
             known = [f"{c}/{s}" for c, s in self.sample_slices]
-            raise ModelError(_unknown(f"{channel}/{sample}", known, "sample"))
+            raise ModelError(unknown_name(f"{channel}/{sample}", known, "sample"))
         a, b = self.sample_slices[key]
         base = self.inputs if inputs is None else inputs
         hf = dict(base["histfactory"])
@@ -168,7 +168,7 @@ class Model:
         return {**base, "histfactory": hf}
 
 
-def _unknown(name: str, known: Sequence[str], what: str = "parameter") -> str:
+def unknown_name(name: str, known: Sequence[str], what: str = "parameter") -> str:
     import difflib
 
     close = difflib.get_close_matches(name, list(known), n=1)

@@ -293,9 +293,17 @@ class HistFactoryDist(Distribution):
     staterror: StatErrorConfig | None = None
 
     def check(self) -> None:
-        nbins = 1
-        for axis in self.axes:
-            nbins *= len(axis.bin_edges()) - 1
+        for k, axis in enumerate(self.axes):
+            try:
+                axis.bin_edges()
+            except ValueError as exc:
+                raise DocumentError(
+                    str(exc),
+                    path=("axes", k),
+                    expected="'edges' or 'min', 'max' and 'nbins'",
+                    found=axis.to_dict(),
+                ) from None
+        nbins = self.nbins
         for i, sample in enumerate(self.samples):
             if len(sample.data.contents) != nbins:
                 raise DocumentError(
@@ -306,11 +314,7 @@ class HistFactoryDist(Distribution):
                     found=len(sample.data.contents),
                 )
             for j, mod in enumerate(sample.modifiers):
-                where = ("samples", i, "modifiers", j)
-                try:
-                    _check_modifier(mod, nbins, self.name)
-                except ValueError as exc:
-                    raise DocumentError(str(exc), path=where, found=mod.to_dict()) from None
+                _check_modifier(mod, nbins, self.name, ("samples", i, "modifiers", j))
 
     @property
     def nbins(self) -> int:
@@ -332,25 +336,62 @@ class HistFactoryDist(Distribution):
         return tuple(axis.name for axis in self.axes)
 
 
-def _check_modifier(mod: Any, nbins: int, channel: str) -> None:
+def _check_modifier(mod: Any, nbins: int, channel: str, where: tuple[str | int, ...]) -> None:
+    """Cross-field checks of one modifier; errors point at the offending field."""
     if isinstance(mod, NormSys | HistoSys):
-        mod.code()
+        key = "interpolation" if mod.interpolation is not None else None
+        setting = mod.interpolation if key else mod.data.interpolation
+        try:
+            mod.code()
+        except ValueError as exc:
+            path = (*where, "interpolation") if key else (*where, "data", "interpolation")
+            raise DocumentError(
+                str(exc),
+                path=path,
+                expected="ROOT codes 0, 1, 2, 4, 5, 6 or a name (code0 .. code4p, lin, log, "
+                "parabolic, poly6)",
+                found=setting,
+            ) from None
         if isinstance(mod, HistoSys):
             for side in ("hi", "lo"):
                 n = len(getattr(mod.data, side).contents)
                 if n != nbins:
-                    raise ValueError(f"histosys {mod.name!r} {side} has {n} bins, expected {nbins}")
-    if isinstance(mod, ShapeSys):
-        mod.constraint_kind()
-        if len(mod.data.vals) != nbins:
-            raise ValueError(
-                f"shapesys {mod.name!r} has {len(mod.data.vals)} vals, expected {nbins}"
-            )
+                    raise DocumentError(
+                        f"histosys {mod.name!r} {side} has {n} bins, the channel has {nbins}",
+                        path=(*where, "data", side, "contents"),
+                        expected=f"{nbins} values",
+                        found=n,
+                    )
+    if isinstance(mod, ShapeSys) and len(mod.data.vals) != nbins:
+        raise DocumentError(
+            f"shapesys {mod.name!r} has {len(mod.data.vals)} vals, the channel has {nbins} bins",
+            path=(*where, "data", "vals"),
+            expected=f"{nbins} values",
+            found=len(mod.data.vals),
+        )
+    if isinstance(mod, ShapeSys | StatError):
+        key = "constraint_type" if mod.constraint_type is not None else "constraint"
+        try:
+            default = "Poisson"
+            _constraint_kind(mod.constraint_type or mod.constraint, default)
+        except ValueError as exc:
+            raise DocumentError(
+                str(exc),
+                path=(*where, key),
+                expected="Gauss, Poisson or LogNormal",
+                found=mod.constraint_type or mod.constraint,
+            ) from None
     if isinstance(mod, ShapeSys | ShapeFactor | StatError):
-        names = mod.parameter_names(channel)
+        try:
+            names = mod.parameter_names(channel)
+        except ValueError as exc:
+            raise DocumentError(
+                str(exc), path=(*where, "parameters"), expected=f"{nbins} names", show_found=False
+            ) from None
         if len(names) != nbins:
-            raise ValueError(
-                f"{mod.type} {mod.name!r} has {len(names)} parameters, expected one per bin ({nbins})"
+            raise DocumentError(
+                f"{mod.type} {mod.name!r} has {len(names)} parameters, one per bin is needed",
+                path=(*where, "parameters"),
+                expected=f"{nbins} names",
+                found=len(names),
             )
-    if isinstance(mod, StatError):
-        _constraint_kind(mod.constraint_type or mod.constraint, "Poisson")
