@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from hs3jax.density import Scope, depends_on, evaluate_function
 from hs3jax.errors import DocumentError, MissingReferenceError, ModelError
 from hs3jax.graph import ModelGraph, build_graph
 from hs3jax.model import Model, unknown_name
@@ -29,7 +30,14 @@ from hs3jax.nodes.composite import ProductDist
 from hs3jax.nodes.histfactory.dist import HistFactoryDist, Lumi, NormFactor
 from hs3jax.nodes.histfactory.lower import HistFactoryProgram, lower_histfactory
 from hs3jax.schema.base import Distribution, Function, Node
-from hs3jax.schema.document import Analysis, BinnedData, Document, Likelihood, UnbinnedData
+from hs3jax.schema.document import (
+    Analysis,
+    BinnedData,
+    Document,
+    Likelihood,
+    PointData,
+    UnbinnedData,
+)
 
 __all__ = ["compile_model"]
 
@@ -52,8 +60,9 @@ class _Gather:
 @dataclass(frozen=True)
 class _FunctionGroup:
     cls: type[Function]
-    gather: _Gather
+    gather: _Gather | None  # None: evaluated node by node (nodes with their own evaluate())
     start: int  # index of the first output in the value vector
+    nodes: tuple[Function, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -66,17 +75,14 @@ class _ConstraintGroup:
 
 
 @dataclass(frozen=True)
-class _EventTerm:
-    """A non-HistFactory density paired with events (unbinned) or bin centres (binned)."""
+class _DensityTerm:
+    """A non-HistFactory density paired with points: events (unbinned), bin centres (binned,
+    ROOT's convention) or a single value (point data, inline numbers)."""
 
-    cls: type[Distribution]
-    gather: _Gather  # parameters (all but the observable), shape (1,)
-    observable_field: str
-    x: np.ndarray
-    weights: np.ndarray
-    lo: float
-    hi: float
     name: str
+    observables: dict[str, np.ndarray]
+    weights: np.ndarray
+    ranges: dict[str, tuple[float, float]]
 
 
 class _Values:
@@ -223,7 +229,8 @@ def compile_model(doc: Document, name: str | None = None, *, file: str | None = 
             file,
         )
 
-    function_groups = _lower_functions(graph, values)
+    data_observables = {a.name for d in doc.data for a in getattr(d, "axes", [])}
+    function_groups = _lower_functions(graph, values, data_observables)
     hf_program: HistFactoryProgram | None = None
     if hf_channels:
         hf_program = lower_histfactory(
@@ -237,7 +244,7 @@ def compile_model(doc: Document, name: str | None = None, *, file: str | None = 
     constraint_groups = _lower_constraints(
         [graph.node(n) for n in constraint_names], values, ranges, set(explicit_globals)
     )
-    events = [_lower_event_term(d, datum, p, values, file) for d, datum, p in event_terms]
+    density_terms = [_density_term(d, datum, p, graph, ranges, file) for d, datum, p in event_terms]
 
     # resolve constant placeholders now that all constants are known
     n_inputs = values.n_inputs
@@ -253,8 +260,11 @@ def compile_model(doc: Document, name: str | None = None, *, file: str | None = 
     function_groups = [
         _FunctionGroup(
             g.cls,
-            _Gather(g.gather.fields, tuple(fix(i) for i in g.gather.index)),
+            None
+            if g.gather is None
+            else _Gather(g.gather.fields, tuple(fix(i) for i in g.gather.index)),
             n_inputs + n_const + g.start,
+            g.nodes,
         )
         for g in function_groups
     ]
@@ -268,19 +278,8 @@ def compile_model(doc: Document, name: str | None = None, *, file: str | None = 
         )
         for g in constraint_groups
     ]
-    events = [
-        _EventTerm(
-            e.cls,
-            _Gather(e.gather.fields, tuple(fix(i) for i in e.gather.index)),
-            e.observable_field,
-            e.x,
-            e.weights,
-            e.lo,
-            e.hi,
-            e.name,
-        )
-        for e in events
-    ]
+    resolved = {name: int(fix(np.asarray([i]))[0]) for name, i in values.index.items()}
+    all_nodes: dict[str, Node] = {n.name: n for n in (*doc.distributions, *doc.functions)}
     if hf_program is not None:
         hf_program = _fix_hf(hf_program, fix)
     constants = np.asarray(values.constants, dtype=np.float64)
@@ -291,8 +290,13 @@ def compile_model(doc: Document, name: str | None = None, *, file: str | None = 
     def value_vector(pars: jax.Array, aux: jax.Array) -> jax.Array:
         vec = jnp.concatenate([pars, aux[:n_explicit], jnp.asarray(constants)])
         for group in function_groups:
-            out = group.cls.value(**group.gather.inputs(vec))
-            vec = jnp.concatenate([vec, jnp.broadcast_to(out, group.gather.index[0].shape[:1])])
+            if group.gather is None:
+                scope = Scope(vec, resolved, all_nodes, {}, ranges)
+                out = jnp.stack([jnp.reshape(evaluate_function(n, scope), ()) for n in group.nodes])
+            else:
+                stacked = group.cls.value(**group.gather.inputs(vec))
+                out = jnp.broadcast_to(stacked, group.gather.index[0].shape[:1])
+            vec = jnp.concatenate([vec, out])
         return vec
 
     def nll_fn(pars: jax.Array, data: Any, inputs: Any) -> jax.Array:
@@ -301,8 +305,8 @@ def compile_model(doc: Document, name: str | None = None, *, file: str | None = 
         total = jnp.zeros((), dtype=jnp.float64)
         if hf_program is not None:
             hf_inputs = inputs["histfactory"]
-            expected = hf_program.expected(vec, hf_inputs)
-            total = total + hf_program.log_poisson(expected, data["main"])
+            counts = hf_program.expected(vec, hf_inputs)
+            total = total + hf_program.log_poisson(counts, data["main"])
             total = total + hf_program.log_constraints(vec, aux[n_explicit:], hf_inputs)
         for group in constraint_groups:
             args = group.gather.inputs(vec)
@@ -311,13 +315,20 @@ def compile_model(doc: Document, name: str | None = None, *, file: str | None = 
                 params = {k: v for k, v in args.items() if k != "x"}
                 logp = logp - group.cls.log_integral(group.lo, group.hi, **params)  # type: ignore[operator]
             total = total + jnp.sum(logp)
-        for term in events:
-            params = {k: v[0] for k, v in term.gather.inputs(vec).items()}
-            logp = term.cls.log_density(**{term.observable_field: term.x}, **params)
-            log_norm = term.cls.log_integral(term.lo, term.hi, **params)
-            if log_norm is None:
-                raise ModelError(f"{term.cls.__name__} has no closed-form normalisation")
-            total = total + jnp.sum(term.weights * (logp - log_norm))
+        for term in density_terms:
+            scope = Scope(
+                vec,
+                resolved,
+                all_nodes,
+                {k: jnp.asarray(v) for k, v in term.observables.items()},
+                {**ranges, **term.ranges},
+            )
+            weights = jnp.asarray(term.weights)
+            total = total + jnp.sum(weights * scope.log_prob(term.name))
+            expected: jax.Array | None = scope.with_observables({}).expected_events(term.name)
+            if expected is not None:
+                # extended likelihood: Poisson term of the total, ROOT's nu - W ln nu
+                total = total - (expected - jnp.sum(weights) * jnp.log(expected))
         return -total
 
     def expected_fn(pars: jax.Array, inputs: Any) -> jax.Array:
@@ -419,7 +430,9 @@ def _split_term(
             )
         hf_channels.append((node, datum.contents, path))
         return
-    if isinstance(node, Distribution) and isinstance(datum, UnbinnedData | BinnedData):
+    if isinstance(node, Distribution) and isinstance(
+        datum, UnbinnedData | BinnedData | PointData | int | float
+    ):
         events.append((node, datum, path))
         return
     raise DocumentError(
@@ -432,13 +445,17 @@ def _split_term(
 
 
 def _observables_of(node: Node, graph: ModelGraph) -> list[str]:
-    if isinstance(node, Distribution):
-        obs = list(node.observables())
-        if isinstance(node, ProductDist):
-            for factor in node.factors:
-                obs.extend(_observables_of(graph.node(factor), graph))
-        return obs
-    return []
+    """The random variables of a distribution, through composite children."""
+    if not isinstance(node, Distribution):
+        return []
+    obs = list(node.observables())
+    for fname, spec in type(node).ref_fields().items():
+        if not spec.distribution:
+            continue
+        refs = getattr(node, fname)
+        for child in refs if spec.many else [refs]:
+            obs.extend(o for o in _observables_of(graph.node(child), graph) if o not in obs)
+    return obs
 
 
 def _order_parameters(
@@ -475,27 +492,40 @@ def _gather_for(
     return _Gather(tuple(fields), tuple(index))
 
 
-def _lower_functions(graph: ModelGraph, values: _Values) -> list[_FunctionGroup]:
+def _lower_functions(
+    graph: ModelGraph, values: _Values, observables: set[str]
+) -> list[_FunctionGroup]:
+    """Function nodes that depend only on parameters, grouped by (level, type).
+
+    Functions of observables are left to the density evaluation (:mod:`hs3jax.density`).
+    Types with their own ``evaluate`` (expressions) are evaluated node by node.
+    """
+    nodes = {n: graph.node(n) for n in graph.order}
     level: dict[str, int] = {}
     for name in graph.order:
-        node = graph.node(name)
-        if not isinstance(node, Function):
+        node = nodes[name]
+        if not isinstance(node, Function) or depends_on(node, observables, nodes):
             continue
         inputs = [p for p in graph.graph.predecessors(name) if p in level]
         level[name] = 1 + max((level[p] for p in inputs), default=0)
-    by_group: dict[tuple[int, type[Node]], list[Node]] = defaultdict(list)
+    by_group: dict[tuple[int, str, str], list[Function]] = defaultdict(list)
     for name, lvl in level.items():
-        node = graph.node(name)
-        by_group[(lvl, type(node))].append(node)
+        node = nodes[name]
+        assert isinstance(node, Function)
+        own = callable(getattr(node, "evaluate", None))
+        by_group[(lvl, type(node).__qualname__, name if own else "")].append(node)
     groups: list[_FunctionGroup] = []
     offset = 0
-    for (_, cls), nodes in sorted(by_group.items(), key=lambda kv: (kv[0][0], kv[0][1].__name__)):
-        gather = _gather_for(cls, nodes, values)
-        for k, node in enumerate(nodes):
+    for key in sorted(by_group):
+        members = by_group[key]
+        cls = type(members[0])
+        own = bool(key[2])
+        gather = None if own else _gather_for(cls, members, values)
+        for k, node in enumerate(members):
             # placeholder: function outputs follow inputs and constants (fixed up later)
             values.index[node.name] = _FN_BASE - (offset + k)
-        groups.append(_FunctionGroup(cls, gather, offset))  # type: ignore[arg-type]
-        offset += len(nodes)
+        groups.append(_FunctionGroup(cls, gather, offset, tuple(members)))
+        offset += len(members)
     values.n_functions = offset
     return groups
 
@@ -547,41 +577,78 @@ def _orient(node: Node, globs: set[str]) -> Node:
     return node
 
 
-def _lower_event_term(
-    node: Distribution, datum: Any, path: tuple[str | int, ...], values: _Values, file: str | None
-) -> _EventTerm:
-    cls = type(node)
-    obs_fields = [f for f, s in cls.ref_fields().items() if s.observable]
-    axes = list(datum.axes)
-    if len(obs_fields) != 1 or len(axes) != 1:
-        raise ModelError(
-            f"{node.type} {node.name!r}: multi-dimensional event terms are not supported yet "
-            f"(observables {obs_fields}, data axes {[a.name for a in axes]})"
+def _density_term(
+    node: Distribution,
+    datum: Any,
+    path: tuple[str | int, ...],
+    graph: ModelGraph,
+    ranges: dict[str, tuple[float, float]],
+    file: str | None,
+) -> _DensityTerm:
+    """The points, weights and normalisation ranges of one (distribution, data) pair."""
+    if isinstance(datum, int | float):
+        observables = [o for o in _observables_of(node, graph)]
+        if len(observables) != 1:
+            raise DocumentError(
+                f"an inline number can only be paired with a density in one observable; "
+                f"{node.type} {node.name!r} has {observables}",
+                file=file,
+                path=path,
+                expected="a dataset name",
+                found=datum,
+            )
+        obs = observables[0]
+        return _DensityTerm(
+            node.name,
+            {obs: np.asarray([float(datum)])},
+            np.ones(1),
+            {obs: ranges.get(obs, (-math.inf, math.inf))},
         )
-    field = obs_fields[0]
-    axis = axes[0]
-    if getattr(node, field) != axis.name:
+    if isinstance(datum, PointData):
+        observables = [o for o in _observables_of(node, graph)]
+        if len(observables) != 1:
+            raise DocumentError(
+                f"point data {datum.name!r} needs a density in one observable; "
+                f"{node.type} {node.name!r} has {observables}",
+                file=file,
+                path=path,
+                expected="a density in one observable",
+                found=observables,
+            )
+        obs = observables[0]
+        return _DensityTerm(
+            node.name,
+            {obs: np.asarray([datum.value])},
+            np.ones(1),
+            {obs: ranges.get(obs, (-math.inf, math.inf))},
+        )
+    axes = list(datum.axes)
+    needed = set(_observables_of(node, graph))
+    names = [a.name for a in axes]
+    term_ranges = {a.name: (a.lo, a.hi) for a in axes}
+    if not needed & set(names):
         raise DocumentError(
-            f"{node.type} {node.name!r} is a density in {getattr(node, field)!r}, but the paired "
-            f"dataset {datum.name!r} has axis {axis.name!r}",
+            f"{node.type} {node.name!r} is a density in {sorted(needed)}, but the paired dataset "
+            f"{datum.name!r} has axes {names}",
             file=file,
             path=path,
-            expected=f"data over {getattr(node, field)!r}",
-            found=axis.name,
+            expected=f"data over {sorted(needed)}",
+            found=names,
         )
     if isinstance(datum, UnbinnedData):
-        x = np.asarray([row[0] for row in datum.entries], dtype=np.float64)
-        w = np.asarray(
-            datum.weights if datum.weights is not None else np.ones(len(x)), dtype=np.float64
+        table = np.asarray(datum.entries, dtype=np.float64).reshape(len(datum.entries), len(axes))
+        points = {name: table[:, i] for i, name in enumerate(names)}
+        weights = np.asarray(
+            datum.weights if datum.weights is not None else np.ones(len(table)), dtype=np.float64
         )
     else:
-        # ROOT 6.40: a binned dataset with an ordinary density is evaluated at bin centres,
+        # ROOT 6.40: a binned dataset with an ordinary density is evaluated at the bin centres,
         # weighted by the bin contents, with no bin-width factor
-        edges = axis.bin_edges()
-        x = 0.5 * (edges[1:] + edges[:-1])
-        w = np.asarray(datum.contents, dtype=np.float64)
-    gather = _gather_for(cls, [node], values, skip=[field])
-    return _EventTerm(cls, gather, field, x, w, axis.lo, axis.hi, node.name)
+        centres = [0.5 * (e[1:] + e[:-1]) for e in (a.bin_edges() for a in axes)]
+        mesh = np.meshgrid(*centres, indexing="ij")
+        points = {name: m.ravel() for name, m in zip(names, mesh, strict=True)}
+        weights = np.asarray(datum.contents, dtype=np.float64)
+    return _DensityTerm(node.name, points, weights, term_ranges)
 
 
 def _fix_hf(

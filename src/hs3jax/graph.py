@@ -176,8 +176,7 @@ def _expects_distribution(node: Node, path: tuple[str | int, ...]) -> bool:
     if not path:
         return False
     head = path[0]
-    if head == "factors" and node.type == "product_dist":
-        return True
     if path[-1] == "constraint_name":
         return True
-    return head in getattr(type(node), "distribution_fields", ())
+    spec = type(node).ref_fields().get(str(head))
+    return spec is not None and spec.distribution

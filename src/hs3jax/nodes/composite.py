@@ -1,13 +1,20 @@
-"""Composite densities built from other distributions."""
+"""Composite densities built from other distributions: products, mixtures, extended pdfs."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from hs3jax.registry import register
-from hs3jax.schema.base import Distribution, RefSpec
+import jax
+import jax.numpy as jnp
+from jax.scipy.special import logsumexp
 
-__all__ = ["ProductDist"]
+from hs3jax.density import Scope, depends_on
+from hs3jax.registry import register
+from hs3jax.schema.base import DistRef, DistRefList, Distribution, Ref, RefSpec
+
+__all__ = ["EfficiencyProductDist", "ExtendPdf", "MixtureDist", "ProductDist"]
+
+Coefficients = Annotated[list[str | float], RefSpec(many=True)]
 
 
 @register("product_dist")
@@ -19,4 +26,113 @@ class ProductDist(Distribution):
     or global observable) enter once, as ROOT's ``RooProdPdf`` constraint handling does.
     """
 
-    factors: Annotated[list[str], RefSpec(many=True)]
+    factors: DistRefList
+
+    def log_prob(self, scope: Scope) -> jax.Array:
+        terms = [
+            scope.log_prob(name)
+            for name in self.factors
+            if depends_on(scope.nodes[name], scope.observables, scope.nodes)
+        ]
+        return sum(terms[1:], terms[0]) if terms else jnp.zeros(())
+
+    def expected_events(self, scope: Scope) -> jax.Array | None:
+        for name in self.factors:
+            n = scope.expected_events(name)
+            if n is not None:
+                return n
+        return None
+
+
+@register("mixture_dist")
+class MixtureDist(Distribution):
+    r"""Mixture :math:`p(x) = \sum_i c_i\,p_i(x)` (HS3 ``mixture_dist``; ROOT ``RooAddPdf``).
+
+    With one coefficient fewer than summands they are fractions and the last one is
+    :math:`1-\sum_i c_i` (or, with ``recursive``, :math:`c_i\prod_{j<i}(1-c_j)`); with as many,
+    they are yields (``extended``): :math:`p = \sum_i \nu_i p_i / \sum_i \nu_i` and the
+    expected number of events is :math:`\sum_i \nu_i`. Components are normalised over the
+    observables' range before mixing, as ROOT does.
+    """
+
+    summands: DistRefList
+    coefficients: Coefficients
+    extended: bool | None = None
+    recursive: bool | None = None
+
+    def _weights(self, scope: Scope) -> list[jax.Array]:
+        coefs = [scope.value(c) for c in self.coefficients]
+        n = len(self.summands)
+        if len(coefs) == n:
+            total = sum(coefs[1:], coefs[0])
+            return [c / total for c in coefs]
+        if len(coefs) != n - 1:
+            from hs3jax.errors import ModelError
+
+            raise ModelError(
+                f"mixture_dist {self.name!r} has {n} summands and {len(coefs)} coefficients; "
+                f"expected {n - 1} fractions or {n} yields"
+            )
+        if self.recursive:
+            out, remaining = [], jnp.ones(())
+            for c in coefs:
+                out.append(remaining * c)
+                remaining = remaining * (1.0 - c)
+            return [*out, remaining]
+        return [*coefs, 1.0 - sum(coefs[1:], coefs[0])] if coefs else [jnp.ones(())]
+
+    def log_prob(self, scope: Scope) -> jax.Array:
+        weights = self._weights(scope)
+        parts = [scope.log_prob(name) for name in self.summands]
+        shape = jnp.broadcast_shapes(
+            *(jnp.shape(p) for p in parts), *(jnp.shape(w) for w in weights)
+        )
+        stacked = jnp.stack([jnp.broadcast_to(p, shape) for p in parts])
+        w = jnp.stack([jnp.broadcast_to(jnp.asarray(x, dtype=jnp.float64), shape) for x in weights])
+        return logsumexp(stacked, b=w, axis=0)
+
+    def expected_events(self, scope: Scope) -> jax.Array | None:
+        if len(self.coefficients) != len(self.summands) or self.extended is False:
+            return None
+        coefs = [scope.value(c) for c in self.coefficients]
+        return sum(coefs[1:], coefs[0])
+
+
+@register("extend_pdf")
+class ExtendPdf(Distribution):
+    """A density with an expected number of events ``norm`` (ROOT ``RooExtendPdf``)."""
+
+    pdf: DistRef
+    norm: Ref
+
+    def log_prob(self, scope: Scope) -> jax.Array:
+        return scope.log_prob(self.pdf)
+
+    def expected_events(self, scope: Scope) -> jax.Array | None:
+        return scope.value(self.norm)
+
+
+@register("efficiency_product_pdf_dist")
+class EfficiencyProductDist(Distribution):
+    r"""p(x) ∝ ε(x) q(x), normalised over x by quadrature (ROOT ``RooEffProd``)."""
+
+    pdf: DistRef
+    eff: Ref
+
+    def log_prob(self, scope: Scope) -> jax.Array:
+        from hs3jax.density import log_normalisation_nd
+
+        bound = [o for o in scope.observables]
+
+        def log_f(obs: dict[str, jax.Array]) -> jax.Array:
+            inner = scope.with_observables(obs)
+            return scope_log_unnormalised(inner, self.pdf) + jnp.log(inner.value(self.eff))
+
+        log_d = log_f(dict(scope.observables))
+        return log_d - log_normalisation_nd(log_f, bound, scope.ranges)
+
+
+def scope_log_unnormalised(scope: Scope, name: str) -> jax.Array:
+    """ln of ``name`` normalised as usual; a constant factor does not matter where this is
+    renormalised by the caller."""
+    return scope.log_prob(name)

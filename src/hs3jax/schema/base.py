@@ -19,6 +19,8 @@ from jax.typing import ArrayLike
 from pydantic import BaseModel, ConfigDict
 
 __all__ = [
+    "DistRef",
+    "DistRefList",
     "Distribution",
     "Function",
     "Node",
@@ -41,6 +43,7 @@ class RefSpec:
     many: bool = False
     pad: float = 0.0
     observable: bool = False
+    distribution: bool = False
 
 
 #: A reference to a parameter, function or distribution by name, or a literal number.
@@ -49,6 +52,10 @@ Ref = Annotated[str | float, RefSpec()]
 RefList = Annotated[list[str | float], RefSpec(many=True)]
 #: The random variable of a distribution: an observable, or a parameter when used as a constraint.
 Observable = Annotated[str | float, RefSpec(observable=True)]
+#: A reference to another distribution (composite densities).
+DistRef = Annotated[str, RefSpec(distribution=True)]
+#: A list of references to distributions.
+DistRefList = Annotated[list[str], RefSpec(many=True, distribution=True)]
 
 
 @dataclass(frozen=True)

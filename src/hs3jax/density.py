@@ -1,0 +1,267 @@
+"""Evaluation of densities and functions at a batch of observable points.
+
+A :class:`Scope` binds observables to arrays of points (events, bin centres, quadrature nodes)
+and parameters to the value vector. It evaluates function nodes recursively (so a mean may be a
+function of another observable: conditional densities) and gives the log of every distribution
+*normalised over the ranges of the observables it is a density in*: analytically where the node
+class has ``log_integral``, by Gauss–Legendre quadrature otherwise. Composite distributions
+(mixtures, products, extended pdfs) implement ``log_prob(scope)`` in terms of their children.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import logsumexp
+
+from hs3jax.errors import ModelError
+from hs3jax.schema.base import Distribution, Function, Node
+
+__all__ = ["Scope", "gauss_legendre", "leaf_log_prob", "log_normalisation"]
+
+#: quadrature: panels × points per panel on a finite 1-D range
+PANELS = 64
+POINTS = 16
+
+
+@cache
+def gauss_legendre(
+    lo: float, hi: float, panels: int = PANELS, points: int = POINTS
+) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights of composite Gauss–Legendre quadrature on [lo, hi] (float64)."""
+    x, w = np.polynomial.legendre.leggauss(points)
+    edges = np.linspace(lo, hi, panels + 1)
+    half = 0.5 * np.diff(edges)
+    mid = 0.5 * (edges[1:] + edges[:-1])
+    nodes = (mid[:, None] + half[:, None] * x[None, :]).ravel()
+    weights = (half[:, None] * w[None, :]).ravel()
+    return nodes, weights
+
+
+@dataclass
+class Scope:
+    """Observables bound to points, parameters to the value vector.
+
+    ``values``: the value vector; ``index``: name -> position in it (parameters, global
+    observables, precomputed functions); ``nodes``: name -> document node; ``observables``:
+    observable name -> array of points (all of one shape, broadcasting); ``ranges``: observable
+    name -> (lo, hi) normalisation range.
+    """
+
+    values: jax.Array
+    index: Mapping[str, int]
+    nodes: Mapping[str, Node]
+    observables: dict[str, jax.Array]
+    ranges: Mapping[str, tuple[float, float]]
+    _memo: dict[str, jax.Array] = field(default_factory=dict)
+
+    def with_observables(self, observables: dict[str, jax.Array]) -> Scope:
+        return Scope(self.values, self.index, self.nodes, observables, self.ranges)
+
+    def value(self, ref: str | float) -> jax.Array:
+        """The value of a reference: literal, observable, parameter or function."""
+        if not isinstance(ref, str):
+            return jnp.asarray(float(ref), dtype=jnp.float64)
+        if ref in self.observables:
+            return self.observables[ref]
+        if ref in self._memo:
+            return self._memo[ref]
+        node = self.nodes.get(ref)
+        if (
+            isinstance(node, Function)
+            and ref in self.index
+            and not depends_on(node, self.observables, self.nodes)
+        ):
+            return self.values[self.index[ref]]
+        if node is None:
+            if ref in self.index:
+                return self.values[self.index[ref]]
+            raise ModelError(f"no value for {ref!r}: not a parameter, observable or function")
+        if not isinstance(node, Function):
+            raise ModelError(f"{ref!r} is a {node.kind}, a value is needed here")
+        out = evaluate_function(node, self)
+        self._memo[ref] = out
+        return out
+
+    def field(self, node: Node, name: str) -> jax.Array:
+        """A reference field of ``node`` (list fields stacked on the last axis)."""
+        spec = type(node).ref_fields()[name]
+        raw = getattr(node, name)
+        if spec.many:
+            items = [self.value(r) for r in raw]
+            if not items:
+                return jnp.zeros((0,), dtype=jnp.float64)
+            shape = jnp.broadcast_shapes(*(jnp.shape(v) for v in items))
+            return jnp.stack([jnp.broadcast_to(v, shape) for v in items], axis=-1)
+        return self.value(raw)
+
+    def log_prob(self, name: str) -> jax.Array:
+        """ln of distribution ``name``, normalised over its bound observables' ranges."""
+        node = self.nodes[name]
+        if not isinstance(node, Distribution):
+            raise ModelError(f"{name!r} is not a distribution")
+        custom = getattr(node, "log_prob", None)
+        if callable(custom):
+            out: jax.Array = custom(self)
+            return out
+        return leaf_log_prob(node, self)
+
+    def expected_events(self, name: str) -> jax.Array | None:
+        """The expected number of events of an extendable distribution, else None."""
+        node = self.nodes[name]
+        method = getattr(node, "expected_events", None)
+        return method(self) if callable(method) else None
+
+
+def depends_on(
+    node: Node, observables: Mapping[str, Any] | set[str], nodes: Mapping[str, Node]
+) -> bool:
+    """Whether ``node`` depends (through references) on any of ``observables``."""
+    stack = [node]
+    seen: set[str] = set()
+    while stack:
+        current = stack.pop()
+        for ref in current.references():
+            if ref.name in observables:
+                return True
+            if ref.name in seen:
+                continue
+            seen.add(ref.name)
+            child = nodes.get(ref.name)
+            if child is not None:
+                stack.append(child)
+    return False
+
+
+def evaluate_function(node: Function, scope: Scope) -> jax.Array:
+    """Value of a function node in ``scope`` (its own ``evaluate`` if it has one)."""
+    custom = getattr(node, "evaluate", None)
+    if callable(custom):
+        out: jax.Array = custom(scope)
+        return out
+    inputs = {name: scope.field(node, name) for name in type(node).ref_fields()}
+    return type(node).value(**inputs)
+
+
+def _observable_fields(node: Distribution, scope: Scope) -> list[tuple[str, str]]:
+    out = []
+    for fname, spec in type(node).ref_fields().items():
+        ref = getattr(node, fname)
+        if spec.observable and isinstance(ref, str) and ref in scope.observables:
+            out.append((fname, ref))
+    return out
+
+
+def leaf_log_prob(node: Distribution, scope: Scope) -> jax.Array:
+    """ln p for a node with ``log_density``: normalised over its bound observable's range."""
+    cls = type(node)
+    bound = _observable_fields(node, scope)
+    params: dict[str, jax.Array] = {}
+    for fname in cls.ref_fields():
+        if any(fname == b for b, _ in bound):
+            continue
+        params[fname] = scope.field(node, fname)
+    if not bound:
+        # a density whose variable is a parameter (a constraint): closed-form normalisation
+        obs_fields = {f: scope.field(node, f) for f, s in cls.ref_fields().items() if s.observable}
+        return cls.log_density(
+            **obs_fields, **{k: v for k, v in params.items() if k not in obs_fields}
+        )
+    if len(bound) > 1:
+        return _multi_log_prob(node, scope, bound, params)
+    fname, obs = bound[0]
+    x = scope.observables[obs]
+    lo, hi = scope.ranges.get(obs, (-math.inf, math.inf))
+    in_range = getattr(cls, "log_density_in_range", None)
+    if callable(in_range):
+        logd: jax.Array = in_range(x, lo, hi, **params)
+        integral = getattr(cls, "log_integral_in_range", None)
+        log_norm = integral(lo, hi, **params) if callable(integral) else None
+        if log_norm is None:
+            log_norm = log_normalisation(lambda t: in_range(t, lo, hi, **params), lo, hi, params)
+        return logd - log_norm
+    logd = cls.log_density(**{fname: x}, **params)
+    log_norm = cls.log_integral(lo, hi, **params)
+    if log_norm is None:
+        log_norm = log_normalisation(
+            lambda t: cls.log_density(**{fname: t}, **params), lo, hi, params
+        )
+    return logd - log_norm
+
+
+def log_normalisation(
+    log_density: Callable[[jax.Array], jax.Array],
+    lo: float,
+    hi: float,
+    params: Mapping[str, Any],
+) -> jax.Array:
+    """ln ∫_lo^hi exp(log_density(t)) dt by composite Gauss–Legendre quadrature.
+
+    Parameters may carry a batch shape (conditional densities): the quadrature axis is put in
+    front and reduced, so the result has the parameters' broadcast shape.
+    """
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise ModelError(
+            "a density without a closed-form integral needs a finite observable range "
+            f"(got [{lo}, {hi}])"
+        )
+    nodes, weights = gauss_legendre(float(lo), float(hi))
+    batch = jnp.broadcast_shapes(*(jnp.shape(v) for v in params.values())) if params else ()
+    t = jnp.asarray(nodes).reshape((-1,) + (1,) * len(batch))
+    logw = jnp.log(jnp.asarray(weights)).reshape((-1,) + (1,) * len(batch))
+    values = log_density(t)
+    return logsumexp(values + logw, axis=0)
+
+
+def _multi_log_prob(
+    node: Distribution,
+    scope: Scope,
+    bound: list[tuple[str, str]],
+    params: dict[str, jax.Array],
+) -> jax.Array:
+    raise ModelError(
+        f"{node.type} {node.name!r} is a density in several observables "
+        f"{[o for _, o in bound]}; only densities written with one observable field each are "
+        "supported by the generic leaf evaluation"
+    )
+
+
+def tensor_grid(
+    ranges: list[tuple[float, float]], panels: int = 16, points: int = 16
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Tensor-product Gauss–Legendre nodes (one flat array per axis) and log-weights."""
+    per_axis = [gauss_legendre(float(lo), float(hi), panels, points) for lo, hi in ranges]
+    meshes = np.meshgrid(*[n for n, _ in per_axis], indexing="ij")
+    wmeshes = np.meshgrid(*[w for _, w in per_axis], indexing="ij")
+    logw = np.sum([np.log(w) for w in wmeshes], axis=0).ravel()
+    return [m.ravel() for m in meshes], logw
+
+
+def log_normalisation_nd(
+    log_density: Callable[[dict[str, jax.Array]], jax.Array],
+    observables: list[str],
+    ranges: Mapping[str, tuple[float, float]],
+    batch_ndim: int = 0,
+) -> jax.Array:
+    """ln of the integral of exp(log_density) over the product of the observables' ranges."""
+    bounds = [ranges.get(o, (-math.inf, math.inf)) for o in observables]
+    for o, (lo, hi) in zip(observables, bounds, strict=True):
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            raise ModelError(f"observable {o!r} needs a finite range to normalise over")
+    if len(observables) == 1:
+        nodes, weights = gauss_legendre(*bounds[0])
+        axes = [nodes]
+        logw = np.log(weights)
+    else:
+        axes, logw = tensor_grid(bounds)
+    shape = (-1,) + (1,) * batch_ndim
+    grid = {o: jnp.asarray(a).reshape(shape) for o, a in zip(observables, axes, strict=True)}
+    values = log_density(grid)
+    return logsumexp(values + jnp.asarray(logw).reshape(shape), axis=0)
