@@ -331,6 +331,22 @@ def compile_model(doc: Document, name: str | None = None, *, file: str | None = 
                 total = total - (expected - jnp.sum(weights) * jnp.log(expected))
         return -total
 
+    observable_ranges = dict(ranges)
+    for datum in doc.data:
+        for axis in getattr(datum, "axes", []):
+            observable_ranges[axis.name] = (axis.lo, axis.hi)
+
+    def density_fn(pars: jax.Array, aux: jax.Array, name: str, points: dict[str, Any]) -> jax.Array:
+        vec = value_vector(pars, aux)
+        scope = Scope(
+            vec,
+            resolved,
+            all_nodes,
+            {k: jnp.asarray(v, dtype=jnp.float64) for k, v in points.items()},
+            observable_ranges,
+        )
+        return scope.log_prob(name)
+
     def expected_fn(pars: jax.Array, inputs: Any) -> jax.Array:
         if hf_program is None:
             return jnp.zeros(0, dtype=jnp.float64)
@@ -382,6 +398,7 @@ def compile_model(doc: Document, name: str | None = None, *, file: str | None = 
             ),
             nll_fn=nll_fn,
             expected_fn=expected_fn,
+            density_fn=density_fn,
         )
 
 

@@ -56,6 +56,9 @@ class Model:
     nll_fn: Callable[[jax.Array, Pytree, Pytree], jax.Array] = field(repr=False)
     expected_fn: Callable[[jax.Array, Pytree], jax.Array] = field(repr=False)
     pois: tuple[str, ...] = ()
+    density_fn: Callable[[jax.Array, Pytree, str, dict[str, Any]], jax.Array] | None = field(
+        default=None, repr=False
+    )
     _jit_nll: Callable[..., jax.Array] = field(init=False, repr=False)
     _jit_expected: Callable[..., jax.Array] = field(init=False, repr=False)
 
@@ -127,6 +130,23 @@ class Model:
         with jax.enable_x64(True):
             flat = self._jit_expected(self.vector(pars), self.inputs if inputs is None else inputs)
         return {name: flat[a:b] for name, (a, b) in self.channel_slices.items()}
+
+    def log_density(
+        self, name: str, points: Mapping[str, Any], pars: Pars | None = None
+    ) -> jax.Array:
+        """ln of distribution ``name`` at ``points`` ({observable: values}), normalised over the
+        observables' ranges (data axes, else domains), as ROOT's ``getVal(normSet)``."""
+        if self.density_fn is None:
+            raise ModelError("this model has no density evaluation")
+        with jax.enable_x64(True):
+            return self.density_fn(
+                self.vector(pars), self.data["aux"], name, {k: np.asarray(v, dtype=np.float64) for k, v in points.items()}
+            )
+
+    def pdf(self, name: str, points: Mapping[str, Any], pars: Pars | None = None) -> jax.Array:
+        """The normalised density of distribution ``name`` at ``points`` (see log_density)."""
+        with jax.enable_x64(True):
+            return jnp.exp(self.log_density(name, points, pars))
 
     def expected_main(self, pars: Pars | None = None, inputs: Pytree = None) -> jax.Array:
         """Expected counts on the concatenated bin axis (the layout of ``data["main"]``)."""

@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import gammaincc, gammaln, ndtr, xlogy
 
+from hs3jax.density import Scope, leaf_log_prob
 from hs3jax.registry import register
 from hs3jax.schema.base import Distribution, Observable, Ref
 
@@ -102,6 +103,13 @@ class PoissonDist(Distribution):
     x: Observable
     mean: Ref
     integer: bool | None = None
+
+    def log_prob(self, scope: Scope) -> jax.Array:
+        """ROOT's ``RooPoisson`` with ``integer`` (as ROOT writes it) evaluates at floor(x)."""
+        if self.integer and isinstance(self.x, str) and self.x in scope.observables:
+            floored = {**scope.observables, self.x: jnp.floor(scope.observables[self.x])}
+            return leaf_log_prob(self, scope.with_observables(floored))
+        return leaf_log_prob(self, scope)
 
     @staticmethod
     def log_density(x: jax.Array, mean: jax.Array) -> jax.Array:  # type: ignore[override]
