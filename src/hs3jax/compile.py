@@ -279,6 +279,11 @@ def compile_model(doc: Document, name: str | None = None, *, file: str | None = 
         for g in constraint_groups
     ]
     resolved = {name: int(fix(np.asarray([i]))[0]) for name, i in values.index.items()}
+    binnings: dict[str, np.ndarray] = {}
+    for datum in doc.data:
+        for axis in getattr(datum, "axes", []):
+            if axis.edges is not None or axis.nbins is not None:
+                binnings.setdefault(axis.name, axis.bin_edges())
     all_nodes: dict[str, Node] = {n.name: n for n in (*doc.distributions, *doc.functions)}
     if hf_program is not None:
         hf_program = _fix_hf(hf_program, fix)
@@ -322,6 +327,7 @@ def compile_model(doc: Document, name: str | None = None, *, file: str | None = 
                 all_nodes,
                 {k: jnp.asarray(v) for k, v in term.observables.items()},
                 {**ranges, **term.ranges},
+                binnings,
             )
             weights = jnp.asarray(term.weights)
             total = total + jnp.sum(weights * scope.log_prob(term.name))
@@ -344,6 +350,7 @@ def compile_model(doc: Document, name: str | None = None, *, file: str | None = 
             all_nodes,
             {k: jnp.asarray(v, dtype=jnp.float64) for k, v in points.items()},
             observable_ranges,
+            binnings,
         )
         return scope.log_prob(name)
 

@@ -10,6 +10,7 @@ class has ``log_integral``, by Gauss–Legendre quadrature otherwise. Composite 
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -45,6 +46,28 @@ def gauss_legendre(
     return nodes, weights
 
 
+def gauss_legendre_on(
+    lo: float, hi: float, breakpoints: list[np.ndarray] | None = None, points: int = POINTS
+) -> tuple[np.ndarray, np.ndarray]:
+    """Composite Gauss–Legendre on [lo, hi] with panel edges at ``breakpoints`` (bin edges of
+    piecewise-constant integrands, which are then integrated exactly) refined to at least
+    ``PANELS`` panels."""
+    edges = {float(lo), float(hi)}
+    for breaks in breakpoints or []:
+        edges.update(float(e) for e in breaks if lo < e < hi)
+    ordered = sorted(edges)
+    panels = max(1, PANELS // max(1, len(ordered) - 1))
+    x, w = np.polynomial.legendre.leggauss(points)
+    nodes, weights = [], []
+    for a, b in itertools.pairwise(ordered):
+        sub = np.linspace(a, b, panels + 1)
+        half = 0.5 * np.diff(sub)
+        mid = 0.5 * (sub[1:] + sub[:-1])
+        nodes.append((mid[:, None] + half[:, None] * x[None, :]).ravel())
+        weights.append((half[:, None] * w[None, :]).ravel())
+    return np.concatenate(nodes), np.concatenate(weights)
+
+
 @dataclass
 class Scope:
     """Observables bound to points, parameters to the value vector.
@@ -60,10 +83,11 @@ class Scope:
     nodes: Mapping[str, Node]
     observables: dict[str, jax.Array]
     ranges: Mapping[str, tuple[float, float]]
+    binnings: Mapping[str, np.ndarray] = field(default_factory=dict)
     _memo: dict[str, jax.Array] = field(default_factory=dict)
 
     def with_observables(self, observables: dict[str, jax.Array]) -> Scope:
-        return Scope(self.values, self.index, self.nodes, observables, self.ranges)
+        return Scope(self.values, self.index, self.nodes, observables, self.ranges, self.binnings)
 
     def value(self, ref: str | float) -> jax.Array:
         """The value of a reference: literal, observable, parameter or function."""

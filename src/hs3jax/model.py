@@ -140,7 +140,10 @@ class Model:
             raise ModelError("this model has no density evaluation")
         with jax.enable_x64(True):
             return self.density_fn(
-                self.vector(pars), self.data["aux"], name, {k: np.asarray(v, dtype=np.float64) for k, v in points.items()}
+                self.vector(pars),
+                self.data["aux"],
+                name,
+                {k: np.asarray(v, dtype=np.float64) for k, v in points.items()},
             )
 
     def pdf(self, name: str, points: Mapping[str, Any], pars: Pars | None = None) -> jax.Array:

@@ -1,6 +1,6 @@
 """Built-in node families; importing this package registers them."""
 
-from hs3jax.nodes import basic, composite, functions, generic
+from hs3jax.nodes import basic, binned, composite, functions, generic, physics
 from hs3jax.nodes.histfactory import dist as histfactory_dist
 
-__all__ = ["basic", "composite", "functions", "generic", "histfactory_dist"]
+__all__ = ["basic", "binned", "composite", "functions", "generic", "histfactory_dist", "physics"]
