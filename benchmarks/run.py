@@ -36,9 +36,9 @@ jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import pyhf  # noqa: E402
+import synthetic  # noqa: E402
 
 import hs3jax  # noqa: E402
-import synthetic  # noqa: E402
 
 ATLAS_DIR = ROOT / "tests" / "data" / "likelihoods"
 QUICK_ATLAS = ("ATLAS-SUSY-2018-31__BkgOnlyA",)
@@ -72,7 +72,7 @@ def steady(
         for key, (f, args) in fns.items():
             acc = samples[key]
             budget = time.perf_counter() + max_s / rounds
-            for i in range(per_round):
+            for _ in range(per_round):
                 t0 = time.perf_counter()
                 _block(f(*args))
                 t1 = time.perf_counter()
