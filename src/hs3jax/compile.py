@@ -334,9 +334,9 @@ def compile_model(
         total = jnp.zeros((), dtype=jnp.float64)
         if hf_program is not None:
             hf_inputs = inputs["histfactory"]
-            counts = hf_program.expected(vec, hf_inputs)
-            total = total + hf_program.log_poisson(counts, data["main"])
-            total = total + hf_program.log_constraints(vec, aux[n_explicit:], hf_inputs)
+            total = total + hf_program.log_likelihood(
+                vec, data["main"], aux[n_explicit:], hf_inputs
+            )
         for group in constraint_groups:
             args = group.gather.inputs(vec)
             logp = group.cls.log_density(**args)

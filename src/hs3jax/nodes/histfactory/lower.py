@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import jax
@@ -76,6 +77,7 @@ class _InterpGroup:
     target: np.ndarray  # row (normsys) or entry (histosys) of each contribution
     param: np.ndarray  # index into the value vector
     gather: np.ndarray  # multiplicative codes: [targets, k] indices into the factors (+1 pad)
+    span: tuple[int, int] = (0, 0)  # this group's slice of the packed lo/hi input arrays
 
     def product(self, factors: jax.Array) -> jax.Array:
         """Product of the contributions' factors per target, differentiable (no scatter-mul)."""
@@ -120,6 +122,40 @@ class HistFactoryProgram:
     _gauss: dict[str, np.ndarray] = field(default_factory=dict)
     _poisson: dict[str, np.ndarray] = field(default_factory=dict)
 
+    @cached_property
+    def _plan(self) -> tuple[np.ndarray, dict[str, tuple[int, int, tuple[int, ...]]]]:
+        """All value-vector indices the program reads, concatenated, with (start, stop, shape)
+        per use: one gather per evaluation (and one scatter-add in its gradient) instead of
+        one per modifier group, which keeps small models' programs short."""
+        parts: list[np.ndarray] = []
+        where: dict[str, tuple[int, int, tuple[int, ...]]] = {}
+        offset = 0
+
+        def add(key: str, idx: np.ndarray) -> None:
+            nonlocal offset
+            flat = np.asarray(idx, dtype=np.int64).ravel()
+            where[key] = (offset, offset + flat.size, tuple(np.shape(idx)))
+            parts.append(flat)
+            offset += flat.size
+
+        add("row", self._row_factor_idx)
+        add("bin", self._bin_factor_idx)
+        for g, group in enumerate(self._normsys):
+            add(f"normsys{g}", group.param)
+        for g, group in enumerate(self._histosys):
+            add(f"histosys{g}", group.param)
+        if self._gauss:
+            add("gauss", self._gauss["param"])
+        if self._poisson:
+            add("poisson", self._poisson["param"])
+        return np.concatenate(parts) if parts else np.zeros(0, np.int64), where
+
+    def gather(self, values: jax.Array) -> dict[str, jax.Array]:
+        """The parameter values of every use, from one gather of the value vector."""
+        idx, where = self._plan
+        flat = values[idx]
+        return {key: flat[a:b].reshape(shape) for key, (a, b, shape) in where.items()}
+
     @property
     def aux_names(self) -> tuple[str, ...]:
         return tuple(c.global_observable for c in self.constraints)
@@ -128,15 +164,19 @@ class HistFactoryProgram:
     def aux_values(self) -> np.ndarray:
         return np.asarray([c.aux for c in self.constraints], dtype=np.float64)
 
-    def expected_entries(self, values: jax.Array, inputs: dict[str, Any]) -> jax.Array:
+    def expected_entries(
+        self, values: jax.Array, inputs: dict[str, Any], used: dict[str, jax.Array] | None = None
+    ) -> jax.Array:
         """ν per entry (channel, sample, bin) for the value vector ``values``."""
+        used = self.gather(values) if used is None else used
         nominal = inputs["nominal"]
         n_entries = nominal.shape[0]
         shift = jnp.zeros(n_entries, dtype=nominal.dtype)
         entry_factor = jnp.ones(n_entries, dtype=nominal.dtype)
         for g, group in enumerate(self._histosys):
-            alpha = values[group.param]
-            lo, hi = inputs["histosys_lo"][g], inputs["histosys_hi"][g]
+            alpha = used[f"histosys{g}"]
+            a, b = group.span
+            lo, hi = inputs["histosys_lo"][a:b], inputs["histosys_hi"][a:b]
             nom = nominal[group.target]
             if group.code in ADDITIVE:
                 delta = additive_shift(group.code, alpha, lo, nom, hi)
@@ -149,13 +189,14 @@ class HistFactoryProgram:
             # PiecewiseInterpolation(positiveDefinite=true) clips a varied template at zero
             shaped = jnp.where(self._clip_mask, jnp.maximum(shaped, 0.0), shaped)
 
-        row_factor = jnp.prod(values[self._row_factor_idx], axis=1)
+        row_factor = jnp.prod(used["row"], axis=1)
         n_rows = self._n_rows
         norm_shift = jnp.zeros(n_rows, dtype=nominal.dtype)
         norm_factor = jnp.ones(n_rows, dtype=nominal.dtype)
         for g, group in enumerate(self._normsys):
-            alpha = values[group.param]
-            lo, hi = inputs["normsys_lo"][g], inputs["normsys_hi"][g]
+            alpha = used[f"normsys{g}"]
+            a, b = group.span
+            lo, hi = inputs["normsys_lo"][a:b], inputs["normsys_hi"][a:b]
             one = jnp.ones_like(lo)
             if group.code in ADDITIVE:
                 delta = additive_shift(group.code, alpha, lo, one, hi)
@@ -167,28 +208,51 @@ class HistFactoryProgram:
         if self.conventions == "root":
             # FlexibleInterpVar's cutoff: a non-positive total becomes the smallest double
             normsys = jnp.where(normsys <= 0.0, _TINY, normsys)
-        bin_factor = jnp.prod(values[self._bin_factor_idx], axis=1)
+        bin_factor = jnp.prod(used["bin"], axis=1)
         per_row: jax.Array = (row_factor * normsys)[self._entry_row]
         result: jax.Array = shaped * bin_factor * per_row
         return result
 
-    def expected(self, values: jax.Array, inputs: dict[str, Any]) -> jax.Array:
+    def expected(
+        self, values: jax.Array, inputs: dict[str, Any], used: dict[str, jax.Array] | None = None
+    ) -> jax.Array:
         """Expected counts ν_b on the concatenated bin axis of all channels."""
-        per_entry = self.expected_entries(values, inputs)
-        return jax.ops.segment_sum(per_entry, self._entry_bin, self.nbins)
+        per_entry = self.expected_entries(values, inputs, used)
+        return jax.ops.segment_sum(
+            per_entry, self._entry_bin, self.nbins, indices_are_sorted=self._bins_sorted
+        )
+
+    @cached_property
+    def _bins_sorted(self) -> bool:
+        return bool(np.all(np.diff(self._entry_bin) >= 0))
+
+    def log_likelihood(
+        self, values: jax.Array, observed: jax.Array, aux: jax.Array, inputs: dict[str, Any]
+    ) -> jax.Array:
+        """Main Poisson terms plus implied constraints, sharing one gather."""
+        used = self.gather(values)
+        expected = self.expected(values, inputs, used)
+        return self.log_poisson(expected, observed) + self.log_constraints(
+            values, aux, inputs, used
+        )
 
     def log_poisson(self, expected: jax.Array, observed: jax.Array) -> jax.Array:
         """Σ_b [n_b ln ν_b − ν_b − ln Γ(n_b + 1)] (zero for n_b = ν_b = 0)."""
         return jnp.sum(poisson_logpmf(observed, expected))
 
     def log_constraints(
-        self, values: jax.Array, aux: jax.Array, inputs: dict[str, Any]
+        self,
+        values: jax.Array,
+        aux: jax.Array,
+        inputs: dict[str, Any],
+        used: dict[str, jax.Array] | None = None,
     ) -> jax.Array:
         """Σ of the implied constraint log-densities; ``aux`` holds the global observables."""
+        used = self.gather(values) if used is None else used
         total = jnp.zeros((), dtype=aux.dtype)
         if self._gauss:
             g = self._gauss
-            mean = values[g["param"]]
+            mean = used["gauss"]
             sigma = inputs["gauss_sigma"]
             x = aux[g["aux"]]
             z = (x - mean) / sigma
@@ -199,7 +263,7 @@ class HistFactoryProgram:
         if self._poisson:
             p = self._poisson
             tau = inputs["poisson_tau"]
-            rate = values[p["param"]] * tau
+            rate = used["poisson"] * tau
             x = aux[p["aux"]]
             total = total + jnp.sum(poisson_logpmf(x, rate))
         return total
@@ -276,6 +340,7 @@ def lower_histfactory(
         n_targets: int,
     ) -> tuple[tuple[_InterpGroup, ...], list[np.ndarray], list[np.ndarray]]:
         out, lo, hi = [], [], []
+        start = 0
         for code in sorted(table):
             target, param, lo_vals, hi_vals = table[code]
             members: list[list[int]] = [[] for _ in range(n_targets if code not in ADDITIVE else 0)]
@@ -288,8 +353,10 @@ def lower_histfactory(
                     np.asarray(target, np.int64),
                     np.asarray(param, np.int64),
                     _padded(members, len(target)),
+                    (start, start + len(target)),
                 )
             )
+            start += len(target)
             lo.append(np.asarray(lo_vals, np.float64))
             hi.append(np.asarray(hi_vals, np.float64))
         return tuple(out), lo, hi
@@ -301,10 +368,10 @@ def lower_histfactory(
     poisson = [i for i, c in enumerate(constraints) if c.kind == "Poisson"]
     inputs: dict[str, Any] = {
         "nominal": np.asarray(b.nominal, np.float64),
-        "normsys_lo": ns_lo,
-        "normsys_hi": ns_hi,
-        "histosys_lo": hs_lo,
-        "histosys_hi": hs_hi,
+        "normsys_lo": _concat(ns_lo),
+        "normsys_hi": _concat(ns_hi),
+        "histosys_lo": _concat(hs_lo),
+        "histosys_hi": _concat(hs_hi),
         "gauss_sigma": np.asarray([constraints[i].width for i in gauss], np.float64),
         "poisson_tau": np.asarray([constraints[i].width for i in poisson], np.float64),
     }
@@ -347,6 +414,10 @@ def lower_histfactory(
         _gauss=gauss_arrays,
         _poisson=poisson_arrays,
     )
+
+
+def _concat(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0, np.float64)
 
 
 def _staterror_sigmas(
