@@ -185,3 +185,41 @@ def test_point_data_and_inline_numbers_enter_the_likelihood() -> None:
     model = hs3jax.load(doc).model()
     expected = -(norm.logpdf(1.3, 0.9, 0.5) + norm.logpdf(0.25, 0.9, 2.0))
     assert float(model.nll()) == pytest.approx(expected, rel=1e-13)
+
+
+@hs3jax.register("test_correlated_2d_dist")
+class Correlated2D(hs3jax.Distribution):
+    r"""exp(−(x² − 2ρxy + y²)/2) (an unnormalised 2-D density for this test)."""
+
+    x: hs3jax.Observable
+    y: hs3jax.Observable
+    rho: hs3jax.Ref
+
+    @staticmethod
+    def log_density(x: jax.Array, y: jax.Array, rho: jax.Array) -> jax.Array:  # type: ignore[override]
+        return -0.5 * (x * x - 2 * rho * x * y + y * y)
+
+
+def test_two_dimensional_leaf_is_normalised_numerically() -> None:
+    from scipy.integrate import dblquad
+
+    rows = [[0.1, 0.3], [-0.5, 0.2], [1.2, 0.9]]
+    doc = _doc(
+        [{"name": "c", "type": "test_correlated_2d_dist", "x": "x", "y": "y", "rho": "rho"}],
+        {
+            "name": "d",
+            "type": "unbinned",
+            "axes": [
+                {"name": "x", "min": -2.0, "max": 3.0},
+                {"name": "y", "min": -1.5, "max": 2.5},
+            ],
+            "entries": rows,
+        },
+        "c",
+        pars={"rho": 0.4},
+    )
+    model = hs3jax.load(doc).model()
+    f = lambda y, x: math.exp(-0.5 * (x * x - 0.8 * x * y + y * y))  # noqa: E731
+    total = dblquad(f, -2.0, 3.0, -1.5, 2.5, epsabs=0, epsrel=1e-12)[0]
+    expected = -sum(math.log(f(y, x) / total) for x, y in rows)
+    assert float(model.nll()) == pytest.approx(expected, rel=1e-11)

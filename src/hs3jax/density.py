@@ -250,17 +250,35 @@ def _multi_log_prob(
     bound: list[tuple[str, str]],
     params: dict[str, jax.Array],
 ) -> jax.Array:
-    raise ModelError(
-        f"{node.type} {node.name!r} is a density in several observables "
-        f"{[o for _, o in bound]}; only densities written with one observable field each are "
-        "supported by the generic leaf evaluation"
-    )
+    """A leaf density in several observables: numerical normalisation over the product range
+    (a class can provide an exact one as ``log_integral_nd(ranges, **params)``)."""
+    cls = type(node)
+    names = [obs for _, obs in bound]
+    logd = cls.log_density(**{f: scope.observables[o] for f, o in bound}, **params)
+    exact = getattr(cls, "log_integral_nd", None)
+    if callable(exact):
+        log_norm = exact([scope.ranges[o] for o in names], **params)
+        if log_norm is not None:
+            out: jax.Array = logd - log_norm
+            return out
+    batch = max((jnp.ndim(v) for v in params.values()), default=0)
+
+    def log_f(points: dict[str, jax.Array]) -> jax.Array:
+        return cls.log_density(**{f: points[o] for f, o in bound}, **params)
+
+    return logd - log_normalisation_nd(log_f, names, scope.ranges, batch)
 
 
 def tensor_grid(
-    ranges: list[tuple[float, float]], panels: int = 16, points: int = 16
+    ranges: list[tuple[float, float]], panels: int | None = None, points: int = 16
 ) -> tuple[list[np.ndarray], np.ndarray]:
-    """Tensor-product Gauss–Legendre nodes (one flat array per axis) and log-weights."""
+    """Tensor-product Gauss–Legendre nodes (one flat array per axis) and log-weights.
+
+    Panels per axis shrink with the dimension (16 in 2-D, 4 in 3-D, 2 beyond) to keep the grid
+    near 10^5 points.
+    """
+    if panels is None:
+        panels = {1: PANELS, 2: 16, 3: 4}.get(len(ranges), 2)
     per_axis = [gauss_legendre(float(lo), float(hi), panels, points) for lo, hi in ranges]
     meshes = np.meshgrid(*[n for n, _ in per_axis], indexing="ij")
     wmeshes = np.meshgrid(*[w for _, w in per_axis], indexing="ij")
