@@ -223,3 +223,27 @@ def test_two_dimensional_leaf_is_normalised_numerically() -> None:
     total = dblquad(f, -2.0, 3.0, -1.5, 2.5, epsabs=0, epsrel=1e-12)[0]
     expected = -sum(math.log(f(y, x) / total) for x, y in rows)
     assert float(model.nll()) == pytest.approx(expected, rel=1e-11)
+
+
+def test_events_are_data_arguments_not_constants() -> None:
+    doc = _doc(
+        [{"name": "g", "type": "gaussian_dist", "x": "x", "mean": "mu", "sigma": "sigma"}],
+        {
+            "name": "d",
+            "type": "unbinned",
+            "axes": [{"name": "x", "min": -4.0, "max": 4.0}],
+            "entries": [[e] for e in EVENTS],
+        },
+        "g",
+        pars={"mu": 0.4, "sigma": 1.1},
+    )
+    model = hs3jax.load(doc).model()
+    nll = jax.jit(model.nll_fn)
+    nll(model.init, model.data, model.inputs)
+    before = nll._cache_size()  # type: ignore[attr-defined]
+    other = [v + 0.1 for v in EVENTS]
+    data = {**model.data, "events": [{"x": np.asarray(other), "weights": np.ones(len(other))}]}
+    value = float(nll(model.init, data, model.inputs))
+    assert nll._cache_size() == before  # type: ignore[attr-defined]
+    cut = norm.cdf(4.0, 0.4, 1.1) - norm.cdf(-4.0, 0.4, 1.1)
+    assert value == pytest.approx(-np.sum(norm.logpdf(other, 0.4, 1.1) - np.log(cut)), rel=1e-13)

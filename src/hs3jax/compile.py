@@ -344,16 +344,16 @@ def compile_model(
                 params = {k: v for k, v in args.items() if k != "x"}
                 logp = logp - group.cls.log_integral(group.lo, group.hi, **params)  # type: ignore[operator]
             total = total + jnp.sum(logp)
-        for term in density_terms:
+        for term, points in zip(density_terms, data.get("events", ()), strict=True):
             scope = Scope(
                 vec,
                 resolved,
                 all_nodes,
-                {k: jnp.asarray(v) for k, v in term.observables.items()},
+                {k: points[k] for k in term.observables},
                 {**ranges, **term.ranges},
                 binnings,
             )
-            weights = jnp.asarray(term.weights)
+            weights = points["weights"]
             expected: jax.Array | None = scope.with_observables({}).expected_events(term.name)
             if term.bin_nodes is not None and term.bin_log_weights is not None:
                 log_p = scope.log_prob(term.name).reshape(term.bin_nodes.shape)
@@ -407,12 +407,23 @@ def compile_model(
             if hf_program is not None and hf_program.observed is not None
             else jnp.zeros(0, dtype=jnp.float64)
         )
-        data_tree = {
+        events = [
+            {
+                **{k: jnp.asarray(v) for k, v in term.observables.items()},
+                "weights": jnp.asarray(term.weights),
+            }
+            for term in density_terms
+        ]
+        data_tree: dict[str, Any] = {
             "main": observed,
             "aux": jnp.asarray(
                 np.concatenate([_glob_values(doc, explicit_globals), hf_aux]).astype(np.float64)
             ),
         }
+        if events:
+            # unbinned events (and bin centres with their counts) are data, not constants:
+            # a new dataset or a toy reuses the compiled program
+            data_tree["events"] = events
         inputs_tree: dict[str, Any] = {}
         if hf_program is not None:
             inputs_tree["histfactory"] = jax.tree_util.tree_map(jnp.asarray, hf_program.inputs)

@@ -35,7 +35,9 @@ class Model:
         init: initial values, float64, vector order.
         bounds: ``(n, 2)`` lower and upper bounds.
         fixed: bool mask of constant parameters.
-        data: the observed data, the pytree :meth:`nll` takes (``{"main": counts, "aux": globals}``).
+        data: the observed data, the pytree :meth:`nll` takes: ``{"main": HistFactory counts,
+            "aux": global observables}`` and, for other densities, ``"events"``: one
+            ``{observable: points, "weights": w}`` per (distribution, dataset) pair.
         inputs: the model inputs (sample templates, constraint widths) as a pytree.
         channels: names of the binned channels, in the order of the concatenated bin axis.
         global_observables: names of the entries of ``data["aux"]``.
@@ -174,6 +176,7 @@ class Model:
             else:
                 main = jnp.asarray(counts, dtype=jnp.float64)
             return {
+                **self.data,
                 "main": main,
                 "aux": self.data["aux"] if aux is None else jnp.asarray(aux, dtype=jnp.float64),
             }
