@@ -242,7 +242,8 @@ def test_events_are_data_arguments_not_constants() -> None:
     nll(model.init, model.data, model.inputs)
     before = nll._cache_size()  # type: ignore[attr-defined]
     other = [v + 0.1 for v in EVENTS]
-    data = {**model.data, "events": [{"x": np.asarray(other), "weights": np.ones(len(other))}]}
+    data = model.make_data(model.data["main"])
+    data["events"] = [{"x": jax.numpy.asarray(other), "weights": jax.numpy.ones(len(other))}]
     value = float(nll(model.init, data, model.inputs))
     assert nll._cache_size() == before  # type: ignore[attr-defined]
     cut = norm.cdf(4.0, 0.4, 1.1) - norm.cdf(-4.0, 0.4, 1.1)
