@@ -47,6 +47,7 @@ CONFORMANCE_CASES = [
     "histpdf",
     "lognormal",
     "poisson",
+    "realsumpdf_histfunc",
     "simultaneous_2ch",
 ]
 # ROOT normalises these numerically (RooGenericPdf: adaptive integration to ~1e-7); hs3jax's

@@ -19,6 +19,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import networkx as nx
 import numpy as np
 from jax.scipy.special import logsumexp, xlogy
 
@@ -265,6 +266,7 @@ def compile_model(
     constraint_groups = _lower_constraints(
         [graph.node(n) for n in constraint_names], values, ranges, set(explicit_globals)
     )
+    scope_constraints = [n for n in constraint_names if not _vectorisable(type(graph.node(n)))]
     density_terms = [
         _density_term(d, datum, p, graph, ranges, file, binned_density)
         for d, datum, p in event_terms
@@ -337,6 +339,10 @@ def compile_model(
             total = total + hf_program.log_likelihood(
                 vec, data["main"], aux[n_explicit:], hf_inputs
             )
+        if scope_constraints:
+            scope = Scope(vec, resolved, all_nodes, {}, ranges, binnings)
+            for cname in scope_constraints:
+                total = total + jnp.sum(scope.log_prob(cname))
         for group in constraint_groups:
             args = group.gather.inputs(vec)
             logp = group.cls.log_density(**args)
@@ -516,6 +522,14 @@ def _observables_of(node: Node, graph: ModelGraph) -> list[str]:
     if not isinstance(node, Distribution):
         return []
     obs = list(node.observables())
+    if not obs:
+        # a density whose variable is reached through a function (density_function_dist,
+        # weighted_sum_dist of histograms): the observables among its references' inputs
+        obs = [
+            n
+            for n in nx.ancestors(graph.graph, node.name)
+            if graph.graph.nodes[n]["kind"] == "observable"
+        ]
     for fname, spec in type(node).ref_fields().items():
         if not spec.distribution:
             continue
@@ -607,6 +621,8 @@ def _lower_constraints(
     for node in nodes:
         if isinstance(node, HistFactoryDist | ProductDist) or not isinstance(node, Distribution):
             raise ModelError(f"{node.type} {node.name!r} cannot be used as a constraint term")
+        if not _vectorisable(type(node)):
+            continue  # evaluated node by node in the density scope (see compile_model)
         by_cls[type(node)].append(node)
     groups = []
     for cls, members in by_cls.items():
@@ -630,6 +646,16 @@ def _lower_constraints(
             normalise = False
         groups.append(_ConstraintGroup(cls, gather, lo_arr, hi_arr, normalise))  # type: ignore[arg-type]
     return groups
+
+
+def _vectorisable(cls: type[Node]) -> bool:
+    """Whether constraint nodes of ``cls`` can be stacked: a static ``log_density`` of
+    reference fields (composite or matrix-valued nodes evaluate through ``log_prob``)."""
+    return (
+        issubclass(cls, Distribution)
+        and cls.log_density is not Distribution.log_density
+        and all(not spec.distribution for spec in cls.ref_fields().values())
+    )
 
 
 def _orient(node: Node, globs: set[str]) -> Node:

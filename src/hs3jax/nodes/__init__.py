@@ -1,6 +1,25 @@
 """Built-in node families; importing this package registers them."""
 
-from hs3jax.nodes import basic, binned, composite, functions, generic, physics
+from hs3jax.nodes import (
+    basic,
+    binned,
+    composite,
+    functions,
+    generic,
+    hs3_functions,
+    hs3_text,
+    physics,
+)
 from hs3jax.nodes.histfactory import dist as histfactory_dist
 
-__all__ = ["basic", "binned", "composite", "functions", "generic", "histfactory_dist", "physics"]
+__all__ = [
+    "basic",
+    "binned",
+    "composite",
+    "functions",
+    "generic",
+    "histfactory_dist",
+    "hs3_functions",
+    "hs3_text",
+    "physics",
+]

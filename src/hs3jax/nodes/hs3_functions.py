@@ -1,0 +1,387 @@
+r"""Function nodes of the HS3 text and of ROOT 6.40's exports, and ROOT's resolution models.
+
+Field names are those ROOT 6.40 writes (``RooJSONFactoryWSTool``; the HS3 text defines
+``derivative``; the others are ROOT's): ``interpolation0d`` (``FlexibleInterpVar``),
+``interpolation`` (``PiecewiseInterpolation``), ``spline`` (``RooSpline``), ``histogram``
+(``RooHistFunc``), ``binwidth`` (``RooBinWidthFunction``), ``weighted_sum``
+(``RooRealSumFunc``), ``integral`` (``RooRealIntegral``), ``derivative`` (``RooDerivative``).
+The resolution models ROOT writes in ``distributions`` (``gauss_model_function``,
+``truth_model_function``) live with ``decay_dist`` in :mod:`hs3jax.nodes.physics`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from typing import Annotated, Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from hs3jax.density import Scope, gauss_legendre, tensor_grid
+from hs3jax.errors import ModelError
+from hs3jax.nodes.binned import HistogramData
+from hs3jax.nodes.histfactory.dist import interpolation_code
+from hs3jax.nodes.histfactory.interpolation import (
+    ADDITIVE,
+    additive_shift,
+    multiplicative_factor,
+)
+from hs3jax.registry import register
+from hs3jax.schema.base import Distribution, Function, Ref, Reference, RefSpec
+from hs3jax.schema.document import Axis
+
+__all__ = [
+    "BinWidthFunction",
+    "DerivativeFunction",
+    "HistogramFunction",
+    "IntegralFunction",
+    "Interpolation0D",
+    "PiecewiseInterpolation",
+    "SplineFunction",
+    "WeightedSumFunction",
+]
+
+Refs = Annotated[list[str | float], RefSpec(many=True)]
+
+#: ROOT FlexibleInterpVar codes -> internal codes of hs3jax.nodes.histfactory.interpolation
+#: (FlexibleInterpVar's 4 is the multiplicative poly6/exponential, the internal "5")
+_FLEXIBLE = {0: "0", 1: "1", 2: "2", 3: "2", 4: "5", 5: "5"}
+#: ROOT PiecewiseInterpolation codes -> internal codes (the same numbering)
+_PIECEWISE = {0: "0", 1: "1", 2: "2", 3: "2", 4: "4", 5: "5", 6: "6"}
+
+
+def _codes(raw: Sequence[Any] | None, n: int, table: dict[int, str], name: str) -> list[str]:
+    if raw is None:
+        return [table[0]] * n
+    if len(raw) != n:
+        raise ModelError(f"{name!r}: {len(raw)} interpolation codes for {n} parameters")
+    out = []
+    for code in raw:
+        if isinstance(code, int | float) and not isinstance(code, bool):
+            if int(code) not in table:
+                raise ModelError(f"{name!r}: unsupported interpolation code {code!r}")
+            out.append(table[int(code)])
+        else:
+            out.append(interpolation_code(code))
+    return out
+
+
+def _apply(code: str, total: jax.Array, alpha: jax.Array, lo: Any, nom: Any, hi: Any) -> jax.Array:
+    """One step of ROOT's ``flexibleInterpSingle``: add a shift or multiply by a factor."""
+    lo, nom, hi = (jnp.asarray(v, dtype=jnp.float64) for v in (lo, nom, hi))
+    if code in ADDITIVE:
+        return total + additive_shift(code, alpha, lo, nom, hi)
+    return total * multiplicative_factor(code, alpha, lo, nom, hi)
+
+
+@register("interpolation0d")
+class Interpolation0D(Function):
+    r"""A scalar interpolated in several nuisance parameters α_j (ROOT ``FlexibleInterpVar``).
+
+    :math:`v = \mathrm{nom}`, then for each j in order :math:`v \leftarrow v + \delta_j(\alpha_j)`
+    (additive codes) or :math:`v \leftarrow v\,\kappa_j(\alpha_j)` (multiplicative codes), with
+    ``low[j]``/``high[j]`` the values at α = ∓1 (ROOT ``RooFit::Detail::MathFuncs::
+    flexibleInterpSingle``, boundary 1). ``interpolationCodes`` are FlexibleInterpVar's:
+    0 linear, 1 exponential, 2 parabolic/linear, 4 (and 5) 6th-order polynomial/exponential;
+    formulas in :mod:`hs3jax.nodes.histfactory.interpolation`. Default code 0.
+    """
+
+    vars: Refs
+    nom: float = 1.0
+    high: list[float]
+    low: list[float]
+    interpolationCodes: list[Any] | None = None
+
+    def evaluate(self, scope: Scope) -> jax.Array:
+        n = len(self.vars)
+        if len(self.high) != n or len(self.low) != n:
+            raise ModelError(f"interpolation0d {self.name!r}: vars, high and low differ in length")
+        codes = _codes(self.interpolationCodes, n, _FLEXIBLE, self.name)
+        total = jnp.asarray(self.nom, dtype=jnp.float64)
+        for var, lo, hi, code in zip(self.vars, self.low, self.high, codes, strict=True):
+            total = _apply(code, total, scope.value(var), lo, self.nom, hi)
+        return total
+
+
+@register("interpolation")
+class PiecewiseInterpolation(Function):
+    r"""A function interpolated between nominal, low and high functions
+    (ROOT ``PiecewiseInterpolation``).
+
+    :math:`v = f_\mathrm{nom}`, then per parameter as :class:`Interpolation0D` with the values of
+    the ``low[j]``/``high[j]`` functions and ``nom``'s value; with ``positiveDefinite`` a
+    negative result is set to 0 (as ROOT). Codes are PiecewiseInterpolation's: 0 linear,
+    1 exponential, 2 parabolic/linear, 4 poly6/linear (additive), 5 poly6/exponential,
+    6 poly6 on relative variations (multiplicative). Default code 0.
+    """
+
+    vars: Refs
+    nom: Ref
+    high: Refs
+    low: Refs
+    interpolationCodes: list[Any] | None = None
+    positiveDefinite: bool | None = None
+
+    def evaluate(self, scope: Scope) -> jax.Array:
+        n = len(self.vars)
+        if len(self.high) != n or len(self.low) != n:
+            raise ModelError(f"interpolation {self.name!r}: vars, high and low differ in length")
+        codes = _codes(self.interpolationCodes, n, _PIECEWISE, self.name)
+        nominal = scope.value(self.nom)
+        total = nominal
+        for var, lo, hi, code in zip(self.vars, self.low, self.high, codes, strict=True):
+            total = _apply(code, total, scope.value(var), scope.value(lo), nominal, scope.value(hi))
+        if self.positiveDefinite:
+            total = jnp.where(total < 0, 0.0, total)
+        return total
+
+
+def _not_a_knot(x0: np.ndarray, y0: np.ndarray) -> np.ndarray:
+    """Coefficients (n−1, 4) of the not-a-knot cubic spline through (x0, y0) (numpy)."""
+    from scipy.interpolate import CubicSpline
+
+    if len(x0) < 2:
+        raise ModelError("a spline needs at least two knots")
+    if len(x0) == 2:
+        slope = (y0[1] - y0[0]) / (x0[1] - x0[0])
+        return np.asarray([[0.0, 0.0, slope, y0[0]]])
+    cs = CubicSpline(x0, y0, bc_type="not-a-knot")
+    return np.asarray(cs.c.T)
+
+
+@register("spline")
+class SplineFunction(Function):
+    r"""A cubic spline in one variable through the knots (``x0``, ``y0``) (ROOT ``RooSpline``).
+
+    ROOT ``RooSpline`` with ``interpolation: "poly3"`` builds a ``TSpline3`` without end-point
+    conditions, which is de Boor's CUBSPL with the not-a-knot condition: that spline is used
+    here (coefficients computed once with ``scipy.interpolate.CubicSpline``), extrapolated with
+    the first/last cubic outside the knots as ``TSpline3::Eval``. With ``logx`` the variable
+    enters as ln x, with ``logy`` the result is exp(spline) (the knots are taken as written,
+    i.e. already in the transformed space, as ``TSpline::GetKnot`` exports them).
+    ``"poly5"`` (``TSpline5``) is not implemented.
+    """
+
+    x: Ref
+    x0: list[float]
+    y0: list[float]
+    interpolation: str | None = None
+    logx: bool | None = None
+    logy: bool | None = None
+
+    def evaluate(self, scope: Scope) -> jax.Array:
+        if self.interpolation not in (None, "poly3"):
+            raise ModelError(
+                f"spline {self.name!r}: interpolation {self.interpolation!r} is not supported "
+                "(only 'poly3', ROOT's TSpline3)"
+            )
+        x0 = np.asarray(self.x0, dtype=np.float64)
+        coef = jnp.asarray(_not_a_knot(x0, np.asarray(self.y0, dtype=np.float64)))
+        t = scope.value(self.x)
+        if self.logx:
+            t = jnp.log(t)
+        idx = jnp.clip(jnp.searchsorted(jnp.asarray(x0), t, side="right") - 1, 0, len(x0) - 2)
+        d = t - jnp.asarray(x0)[idx]
+        c = coef[idx]
+        y = ((c[..., 0] * d + c[..., 1]) * d + c[..., 2]) * d + c[..., 3]
+        return jnp.exp(y) if self.logy else y
+
+
+def _bin_index(
+    axes: Sequence[Axis], scope: Scope
+) -> tuple[jax.Array, jax.Array, list[np.ndarray], list[jax.Array]]:
+    """Flat bin index (row-major, first axis slowest), in-range mask, edges, per-axis indices."""
+    flat: jax.Array | int = 0
+    inside: jax.Array | bool = True
+    edges_all: list[np.ndarray] = []
+    per_axis: list[jax.Array] = []
+    for axis in axes:
+        edges = axis.bin_edges()
+        edges_all.append(edges)
+        x = scope.value(axis.name)
+        i = jnp.clip(jnp.searchsorted(jnp.asarray(edges), x, side="right") - 1, 0, len(edges) - 2)
+        per_axis.append(i)
+        inside = inside & (x >= edges[0]) & (x <= edges[-1])
+        flat = flat * (len(edges) - 1) + i
+    return jnp.asarray(flat), jnp.asarray(inside), edges_all, per_axis
+
+
+@register("histogram")
+class HistogramFunction(Function):
+    r"""The content of the bin containing the point: :math:`f(\mathbf{x}) = h_{b(\mathbf{x})}`.
+
+    ROOT ``RooHistFunc`` (written as ``histogram`` with ``data``: ``axes`` and ``contents``,
+    row-major with the first axis slowest). 0 outside the binning (ROOT returns 0 there too).
+    The axes' names are the function's variables (observables).
+    """
+
+    data: HistogramData
+
+    def references(self) -> Iterator[Reference]:
+        for i, axis in enumerate(self.data.axes):
+            yield Reference(axis.name, ("data", "axes", i, "name"))
+
+    def check(self) -> None:
+        from hs3jax.errors import DocumentError
+
+        n = int(np.prod([len(a.bin_edges()) - 1 for a in self.data.axes]))
+        if n != len(self.data.contents):
+            raise DocumentError(
+                f"histogram {self.name!r} has {len(self.data.contents)} contents for {n} bins",
+                path=("data", "contents"),
+                expected=f"{n} numbers",
+                found=len(self.data.contents),
+            )
+
+    def evaluate(self, scope: Scope) -> jax.Array:
+        flat, inside, _, _ = _bin_index(self.data.axes, scope)
+        contents = jnp.asarray(self.data.contents, dtype=jnp.float64)
+        return jnp.where(inside, contents[flat], 0.0)
+
+
+@register("binwidth")
+class BinWidthFunction(Function):
+    r"""The volume of the bin of ``histogram`` containing the point, or its inverse.
+
+    ROOT ``RooBinWidthFunction`` (``histogram``: a histogram function, ``divideByBinWidth``:
+    1/volume instead of the volume). Outside the binning the nearest bin's volume is used
+    (ROOT clamps the bin index too).
+    """
+
+    histogram: Ref
+    divideByBinWidth: bool | None = None
+
+    def evaluate(self, scope: Scope) -> jax.Array:
+        node = scope.nodes.get(str(self.histogram))
+        if not isinstance(node, HistogramFunction):
+            raise ModelError(f"binwidth {self.name!r}: {self.histogram!r} is not a histogram")
+        _, _, edges, per_axis = _bin_index(node.data.axes, scope)
+        volume: jax.Array = jnp.ones(())
+        for e, i in zip(edges, per_axis, strict=True):
+            volume = volume * jnp.asarray(np.diff(e))[i]
+        return 1.0 / volume if self.divideByBinWidth else volume
+
+
+@register("weighted_sum")
+class WeightedSumFunction(Function):
+    r""":math:`f = \sum_i c_i f_i` (ROOT ``RooRealSumFunc``: ``samples``, ``coefficients``).
+
+    With one coefficient fewer than samples the last is :math:`1-\sum_i c_i` (as ROOT).
+    """
+
+    samples: Refs
+    coefficients: Refs
+
+    def evaluate(self, scope: Scope) -> jax.Array:
+        funcs = [scope.value(s) for s in self.samples]
+        coefs = [scope.value(c) for c in self.coefficients]
+        if len(coefs) == len(funcs) - 1:
+            coefs.append(1.0 - sum(coefs[1:], coefs[0]) if coefs else jnp.ones(()))
+        elif len(coefs) != len(funcs):
+            raise ModelError(
+                f"weighted_sum {self.name!r}: {len(funcs)} samples, {len(coefs)} coefficients"
+            )
+        terms = [c * f for c, f in zip(coefs, funcs, strict=True)]
+        return sum(terms[1:], terms[0])
+
+
+def _rebound(scope: Scope, points: dict[str, jax.Array]) -> Scope:
+    """The scope with ``points`` bound on a new leading axis in front of the existing points."""
+    batch = max((jnp.ndim(v) for v in scope.observables.values()), default=0)
+    shaped = {k: jnp.reshape(v, jnp.shape(v) + (1,) * batch) for k, v in points.items()}
+    return scope.with_observables({**scope.observables, **shaped})
+
+
+def _integrand_value(name: str, scope: Scope) -> jax.Array:
+    node = scope.nodes.get(name)
+    if isinstance(node, Distribution):
+        return jnp.exp(scope.log_prob(name))
+    return scope.value(name)
+
+
+@register("integral")
+class IntegralFunction(Function):
+    r""":math:`\int f\,d\mathbf{v}` over the ranges of ``variables`` (ROOT ``RooRealIntegral``).
+
+    ``integrand``: a function (or a distribution: its normalised density); ``variables``: the
+    integration variables, over their ranges (data axes, else domains), by tensor-product
+    Gauss–Legendre quadrature (64 × 16 nodes in 1-D). A named ``domain`` (ROOT's range name)
+    is not supported: the full ranges are used and an error is raised if one is given.
+    """
+
+    integrand: Ref
+    variables: Refs
+    domain: str | None = None
+    normalization: list[str] | None = None
+
+    def references(self) -> Iterator[Reference]:
+        # the integral does not depend on its integration variables
+        if isinstance(self.integrand, str):
+            yield Reference(self.integrand, ("integrand",))
+
+    def evaluate(self, scope: Scope) -> jax.Array:
+        if self.domain is not None:
+            raise ModelError(f"integral {self.name!r}: named domains are not supported")
+        names = [str(v) for v in self.variables]
+        bounds = [scope.ranges.get(n, (-math.inf, math.inf)) for n in names]
+        for n, (lo, hi) in zip(names, bounds, strict=True):
+            if not (math.isfinite(lo) and math.isfinite(hi)):
+                raise ModelError(f"integral {self.name!r}: {n!r} needs a finite range")
+        if len(names) == 1:
+            nodes, weights = gauss_legendre(*bounds[0])
+            axes, w = [nodes], weights
+        else:
+            axes, logw = tensor_grid(bounds)
+            w = np.exp(logw)
+        inner = _rebound(scope, {n: jnp.asarray(a) for n, a in zip(names, axes, strict=True)})
+        values = _integrand_value(str(self.integrand), inner)
+        weights_b = jnp.reshape(jnp.asarray(w), (-1,) + (1,) * (jnp.ndim(values) - 1))
+        return jnp.sum(values * weights_b, axis=0)
+
+
+@register("derivative")
+class DerivativeFunction(Function):
+    r""":math:`d^n f/dx^n` of a function (or a distribution's density) at the current point.
+
+    HS3 text 2.2 ``derivative`` (``function``, ``x``, ``order``, ``eps``, optional
+    ``normalization``); ROOT ``RooDerivative``. Computed by automatic differentiation (nested
+    forward-mode ``jax.jvp``) of the evaluated function with x rebound, so it is exact to
+    rounding for everything hs3jax evaluates (expressions, interpolations, quadrature-normalised
+    densities) and ``eps`` is not used. Limitation: ROOT differentiates numerically (Richardson
+    extrapolation with step ``eps``), so values can differ from ROOT's at the ~eps⁴ level, and
+    piecewise functions (histograms, splines at knots) give the one-sided derivative of the
+    piece the point is in. The function must act elementwise in x.
+    """
+
+    function: Ref
+    x: Ref
+    order: int = 1
+    eps: float | None = None
+    normalization: list[str] | None = None
+
+    def evaluate(self, scope: Scope) -> jax.Array:
+        if not 1 <= self.order <= 3:
+            raise ModelError(f"derivative {self.name!r}: order must be 1, 2 or 3")
+        x = str(self.x)
+        name = str(self.function)
+        x0 = scope.value(x)
+
+        def f(t: jax.Array) -> jax.Array:
+            inner = scope.with_observables({**scope.observables, x: t})
+            return _integrand_value(name, inner)
+
+        g: Callable[[jax.Array], jax.Array] = f
+        for _ in range(self.order):
+            g = _jvp_derivative(g)
+        return g(x0)
+
+
+def _jvp_derivative(g: Callable[[jax.Array], jax.Array]) -> Callable[[jax.Array], jax.Array]:
+    def dg(t: jax.Array) -> jax.Array:
+        _, tangent = jax.jvp(g, (t,), (jnp.ones_like(t),))
+        out: jax.Array = tangent
+        return out
+
+    return dg
