@@ -149,3 +149,24 @@ def test_gradient_with_respect_to_templates() -> None:
         down[i] -= h
         fd = (float(nll_of_signal(up)) - float(nll_of_signal(down))) / (2 * h)
         assert abs(grad[i] - fd) <= 1e-6 * max(abs(fd), 1e-3)
+
+
+def test_signal_patch_reuses_the_compiled_program() -> None:
+    """A patch that changes yields, not structure, needs no new compilation (issue 6)."""
+    path = ROOT / "tests" / "data" / "pyhf" / "multichannel_all_modifiers.json"
+    first = hs3jax.load(path).model()
+    first.nll(first.init)
+    compiled = first._jit_nll._cache_size()  # type: ignore[attr-defined]
+    spec = read_json(path)
+    patch = [
+        {
+            "op": "replace",
+            "path": "/channels/0/samples/0/data",
+            "value": [2.0 * v for v in spec["channels"][0]["samples"][0]["data"]],
+        }
+    ]
+    second = hs3jax.load(path, patches=[patch]).model()
+    assert second.nll_fn is first.nll_fn
+    value = float(second.nll(second.init))
+    assert second._jit_nll._cache_size() == compiled  # type: ignore[attr-defined]
+    assert value != float(first.nll(first.init))

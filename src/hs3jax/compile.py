@@ -10,6 +10,9 @@ XLA program therefore grows with the number of node *types*, not nodes.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import math
 import warnings
 from collections import defaultdict
@@ -163,6 +166,62 @@ def _conventions(doc: Document) -> dict[str, Any]:
 
 
 BINNED_MODES = ("bin_centres", "integrated")
+
+# structure fingerprint -> (nll_fn, expected_fn, density_fn); a bounded memo, like a compile cache
+_PROGRAMS: dict[str, tuple[Any, Any, Any]] = {}
+_PROGRAMS_MAX = 64
+
+
+def _fingerprint(*parts: Any) -> str:
+    """A hash of the static structure of a lowered program (arrays by value)."""
+    digest = hashlib.sha256()
+
+    def feed(obj: Any) -> None:
+        if isinstance(obj, np.ndarray):
+            digest.update(f"nd{obj.dtype}{obj.shape}".encode())
+            digest.update(np.ascontiguousarray(obj).tobytes())
+        elif isinstance(obj, Node):
+            digest.update(json.dumps(obj.to_dict(), sort_keys=True).encode())
+        elif isinstance(obj, type):
+            digest.update(f"cls:{obj.__module__}.{obj.__qualname__}".encode())
+        elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            digest.update(type(obj).__qualname__.encode())
+            for f in dataclasses.fields(obj):
+                if f.name != "inputs":
+                    feed(getattr(obj, f.name))
+        elif isinstance(obj, dict):
+            for k in sorted(obj, key=repr):
+                feed(k)
+                feed(obj[k])
+        elif isinstance(obj, list | tuple | frozenset | set):
+            items = sorted(obj, key=repr) if isinstance(obj, frozenset | set) else obj
+            digest.update(f"seq{len(items)}".encode())
+            for item in items:
+                feed(item)
+        else:
+            digest.update(repr(obj).encode())
+
+    for part in parts:
+        feed(part)
+    return digest.hexdigest()
+
+
+def _hf_structure(program: HistFactoryProgram) -> tuple[Any, ...]:
+    """The parts of a HistFactory program its functions close over (not its templates)."""
+    return (
+        program.nbins,
+        program.conventions,
+        program._entry_bin,
+        program._entry_row,
+        program._row_factor_idx,
+        program._normsys,
+        program._histosys,
+        program._bin_factor_idx,
+        program._clip_mask,
+        program._n_rows,
+        program._gauss,
+        program._poisson,
+    )
 
 
 def compile_model(
@@ -397,6 +456,33 @@ def compile_model(
             return jnp.zeros(0, dtype=jnp.float64)
         aux = jnp.asarray(np.concatenate([_glob_values(doc, explicit_globals), hf_aux]))
         return hf_program.expected(value_vector(pars, aux), inputs["histfactory"])
+
+    # models of one structure (a new signal patch changes templates, not structure) share one
+    # set of functions, so JAX's compilation cache serves them all
+    key = _fingerprint(
+        conventions,
+        binned_density,
+        constants,
+        sorted(resolved.items()),
+        n_explicit,
+        hf_aux,
+        _glob_values(doc, explicit_globals),
+        None if hf_program is None else _hf_structure(hf_program),
+        function_groups,
+        constraint_groups,
+        density_terms_static := [
+            (t.name, sorted(t.observables), t.ranges, t.bin_nodes, t.bin_log_weights)
+            for t in density_terms
+        ],
+        sorted((n, v) for n, v in all_nodes.items() if not isinstance(v, HistFactoryDist)),
+        sorted(ranges.items()),
+        sorted(binnings.items()),
+        scope_constraints,
+    )
+    del density_terms_static
+    nll_fn, expected_fn, density_fn = _PROGRAMS.setdefault(key, (nll_fn, expected_fn, density_fn))
+    while len(_PROGRAMS) > _PROGRAMS_MAX:
+        _PROGRAMS.pop(next(iter(_PROGRAMS)))
 
     init, bounds, fixed = _parameter_table(doc, analysis, parameters, ranges, hf_program)
     pois = tuple(p for p in (analysis.parameters_of_interest or [] if analysis is not None else []))

@@ -8,6 +8,7 @@ with respect to the templates.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,8 +66,8 @@ class Model:
     _jit_expected: Callable[..., jax.Array] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_jit_nll", jax.jit(self.nll_fn))
-        object.__setattr__(self, "_jit_expected", jax.jit(self.expected_fn))
+        object.__setattr__(self, "_jit_nll", _jitted(self.nll_fn))
+        object.__setattr__(self, "_jit_expected", _jitted(self.expected_fn))
 
     # -- parameter vectors -------------------------------------------------------------------
     @property
@@ -192,6 +193,21 @@ class Model:
         hf = dict(base["histfactory"])
         hf["nominal"] = jnp.asarray(hf["nominal"]).at[a:b].set(yields)
         return {**base, "histfactory": hf}
+
+
+# one jitted wrapper per pure function: models of one structure share their functions
+# (hs3jax.compile), and with them the compiled programs
+_JITTED: weakref.WeakKeyDictionary[Callable[..., Any], Callable[..., Any]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _jitted(fn: Callable[..., Any]) -> Callable[..., Any]:
+    wrapped = _JITTED.get(fn)
+    if wrapped is None:
+        wrapped = jax.jit(fn)
+        _JITTED[fn] = wrapped
+    return wrapped
 
 
 def unknown_name(name: str, known: Sequence[str], what: str = "parameter") -> str:
