@@ -28,11 +28,21 @@ CONFORMANCE = DATA / "conformance"
 # cases whose node types hs3jax implements today (the rest arrive with the full node library)
 CONFORMANCE_CASES = [
     "addition",
+    "addpdf_3comp",
+    "addpdf_extended",
+    "addpdf_frac",
+    "argus",
+    "bernstein",
+    "bifurgauss",
     "binned_gaussian",
     "binsampling",
+    "cbshape",
+    "chebychev",
     "constraint_in_prodpdf",
     "constvar",
     "decay_truthmodel",
+    "exponential",
+    "exponential_negcoef",
     "extendpdf",
     "formulavar",
     "gaussian",
@@ -47,12 +57,17 @@ CONFORMANCE_CASES = [
     "histpdf",
     "lognormal",
     "poisson",
+    "polynomial",
+    "polyvar",
+    "prodpdf",
+    "product",
     "realsumpdf_histfunc",
     "simultaneous_2ch",
+    "uniform",
 ]
 # ROOT normalises these numerically (RooGenericPdf: adaptive integration to ~1e-7); hs3jax's
 # normalisation is exact to rounding, checked against scipy.integrate.quad below
-ROOT_NUMERICAL_NORMALISATION = ["genericpdf"]
+ROOT_NUMERICAL_NORMALISATION = ["effprod", "genericpdf", "legacyexppoly"]
 
 
 def _check_scan(mine: np.ndarray, ref: np.ndarray) -> None:
@@ -125,13 +140,19 @@ def test_conformance_numerical_normalisation(case: str) -> None:
         xs = [x[0] for x in evals["x"]]
         mine = np.asarray(model.pdf(evals["pdf"], {axis.name: xs}, pars))
         unnorm = np.asarray(evals["unnormalized"])
-        exact = unnorm / quad(
-            lambda t, p=pars: float(np.asarray(model.pdf(evals["pdf"], {axis.name: [t]}, p))[0]),
-            axis.lo,
-            axis.hi,
-            epsabs=0,
-            epsrel=1e-13,
-        )[0] * (mine[0] / unnorm[0])
+        exact = (
+            unnorm
+            / quad(
+                lambda t, p=pars, e=evals: float(
+                    np.asarray(model.pdf(e["pdf"], {axis.name: [t]}, p))[0]
+                ),
+                axis.lo,
+                axis.hi,
+                epsabs=0,
+                epsrel=1e-13,
+            )[0]
+            * (mine[0] / unnorm[0])
+        )
         np.testing.assert_allclose(mine, exact, rtol=1e-12)
         ratio = mine / np.asarray(evals["value"])
         np.testing.assert_allclose(ratio, ratio[0], rtol=1e-13)
@@ -140,9 +161,7 @@ def test_conformance_numerical_normalisation(case: str) -> None:
         assert abs(ratio[0] - 1) < 1e-7  # ROOT's integrator: ~1e-7 relative
     theirs = np.asarray([v["nll"]["cpu_offset_none"] for v in ref["values"]])
     explained = np.asarray(mine_nll) + np.asarray(offsets)
-    np.testing.assert_allclose(
-        explained - explained[0], theirs - theirs[0], rtol=0, atol=1e-9
-    )
+    np.testing.assert_allclose(explained - explained[0], theirs - theirs[0], rtol=0, atol=1e-9)
 
 
 def test_conformance_expected_counts() -> None:
@@ -217,3 +236,38 @@ def test_root_export_of_atlas_3lerjr() -> None:
 def test_root_file_paths_exist() -> None:
     for entry in ROOT_HF.values():
         assert Path(ROOT / entry["hs3_file"]).exists()
+
+
+def test_conformance_landau_within_roots_approximation_error() -> None:
+    """ROOT's RooLandau uses CERNLIB's rational approximations of the Landau density, good to a
+    few 1e-9 relative; hs3jax's is exact to ~4e-12 (tests/test_node_library.py, against
+    mpmath). The densities differ by at most 3e-9 relative, and 2ΔNLL by at most what that
+    allows over the dataset: 2 · N · 3e-9."""
+    case = "landau"
+    ws = hs3jax.load(CONFORMANCE / "cases" / f"{case}.json")
+    model = ws.model("simPdf_obsData")
+    ref = read_json(CONFORMANCE / "root" / f"{case}.json")
+    for model_, name, points, pars, expected in _pdf_evals(case):
+        mine = np.asarray(model_.pdf(name, points, pars))
+        np.testing.assert_allclose(mine, expected, rtol=3e-9)
+    n_events = len(next(d for d in ws.data if d.type == "unbinned").entries)
+    mine_nll, theirs = [], []
+    for value in ref["values"]:
+        pars = {n: value["all_values"][n] for n in model.parameters if n in value["all_values"]}
+        mine_nll.append(float(model.nll(pars)))
+        theirs.append(value["nll"]["cpu_offset_none"])
+    diff = 2 * (np.asarray(mine_nll) - mine_nll[0]) - 2 * (np.asarray(theirs) - theirs[0])
+    assert np.all(np.abs(diff) <= 2 * n_events * 3e-9), diff
+
+
+def test_conformance_cases_not_supported_are_listed() -> None:
+    """Every case of the corpus is checked above, except these (with the reason)."""
+    not_supported = {
+        # RooFFTConvPdf: ROOT's FFT on a binned, cyclic grid; hs3jax has no fft_conv_pdf yet
+        "fftconv",
+        # no likelihood or analysis in the file: only densities (HS3TestSuite backend covers it)
+        "nomodelconfig_gaussian",
+    }
+    checked = set(CONFORMANCE_CASES) | set(ROOT_NUMERICAL_NORMALISATION) | {"landau"}
+    every = {p.stem for p in (CONFORMANCE / "cases").glob("*.json")}
+    assert every - checked == not_supported

@@ -34,6 +34,13 @@ from hs3jax.errors import (
 from hs3jax.errors import (
     UnknownTypeError as UnknownTypeError,
 )
+from hs3jax.formats.patchset import PatchSet as PatchSet
+from hs3jax.infer import FitFailed as FitFailed
+from hs3jax.infer import FitResult as FitResult
+from hs3jax.infer import fit as fit
+from hs3jax.infer import hypotest as hypotest
+from hs3jax.infer import significance as significance
+from hs3jax.infer import upper_limit as upper_limit
 from hs3jax.model import Model as Model
 from hs3jax.registry import known_types as known_types
 from hs3jax.registry import register as register
@@ -64,6 +71,8 @@ __all__ = [
     "DocumentError",
     "DuplicateNameError",
     "ExpressionError",
+    "FitFailed",
+    "FitResult",
     "FormatError",
     "Function",
     "HS3JaxError",
@@ -71,12 +80,17 @@ __all__ = [
     "Model",
     "ModelError",
     "Observable",
+    "PatchSet",
     "Ref",
     "RefList",
     "UnknownTypeError",
     "Workspace",
     "dump",
+    "fit",
+    "hypotest",
     "known_types",
     "load",
     "register",
+    "significance",
+    "upper_limit",
 ]

@@ -8,13 +8,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from collections.abc import Sequence
 from typing import Any
 
+import jax
 import numpy as np
 
-from hs3jax.errors import HS3JaxError
+from hs3jax.errors import HS3JaxError, ModelError
+from hs3jax.model import Model
 from hs3jax.workspace import Workspace, load
 
 __all__ = ["main"]
@@ -100,60 +101,165 @@ def _nll(args: argparse.Namespace) -> dict[str, Any]:
     return {"model": model.name, "nll": value, "parameters": pars}
 
 
+def _model_and_setup(args: argparse.Namespace) -> tuple[Model, dict[str, float], dict[str, float]]:
+    model = _load(args).model(args.analysis)
+    init = _parse_assignments(args.init or [])
+    fixed = _parse_assignments(args.fixed or [])
+    for name in (*init, *fixed):
+        model.index(name)  # a bad name is bad input (exit code 2)
+    return model, init, fixed
+
+
 def _fit(args: argparse.Namespace) -> dict[str, Any]:
-    import jax
-    import jax.numpy as jnp
-    from scipy.optimize import minimize
+    from hs3jax.infer.fit import fit
 
-    ws = _load(args)
-    model = ws.model(args.analysis)
-    with jax.enable_x64(True):
-        init = np.asarray(model.vector(_parse_assignments(args.init or [])))
-        fixed = np.asarray(model.fixed).copy()
-        for name, value in _parse_assignments(args.fixed or []).items():
-            i = model.index(name)
-            init[i] = value
-            fixed[i] = True
-        free = ~fixed
-        bounds = np.asarray(model.bounds)[free]
-        value_and_grad = jax.jit(jax.value_and_grad(model.nll_fn))
-
-        def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
-            full = init.copy()
-            full[free] = x
-            value, grad = value_and_grad(jnp.asarray(full), model.data, model.inputs)
-            return float(value), np.asarray(grad)[free]
-
-        start = time.perf_counter()
-        result = minimize(
-            objective,
-            init[free],
-            jac=True,
-            method="L-BFGS-B",
-            bounds=[
-                (lo if np.isfinite(lo) else None, hi if np.isfinite(hi) else None)
-                for lo, hi in bounds
-            ],
-            options={"maxiter": 10000, "ftol": 1e-12, "gtol": 1e-9},
-        )
-        seconds = time.perf_counter() - start
-    best = init.copy()
-    best[free] = result.x
+    model, init, fixed = _model_and_setup(args)
+    result = fit(model, init=init or None, fixed=fixed or None, method=args.method)
+    poi = (
+        f", {model.poi} = {result.bestfit[model.poi]:.6g} ± {result.errors[model.poi]:.3g}"
+        if model.poi
+        else ""
+    )
     print(
-        f"{model.name}: {'converged' if result.success else 'NOT converged'} in {seconds:.2f} s, "
-        f"min NLL {result.fun:.6f}"
-        + (f", {model.poi} = {best[model.poi_index]:.6g}" if model.poi else ""),
+        f"{model.name}: {'converged' if result.success else 'NOT converged'} in "
+        f"{result.seconds:.2f} s, min NLL {result.nll:.6f}{poi}",
         file=sys.stderr,
     )
-    return {
-        "model": model.name,
-        "success": bool(result.success),
-        "message": str(result.message),
-        "nll": float(result.fun),
-        "twice_nll": 2 * float(result.fun),
-        "bestfit": {name: float(v) for name, v in zip(model.parameters, best, strict=True)},
-        "seconds": seconds,
-    }
+    return {"model": model.name, **result.to_dict()}
+
+
+def _poi_checked(model: Model) -> str:
+    if model.poi is None:
+        raise ModelError(
+            f"{model.name} has no parameter of interest (background-only? add a signal with "
+            "--patch)"
+        )
+    return model.poi
+
+
+def _cls(args: argparse.Namespace) -> dict[str, Any]:
+    from hs3jax.infer.hypotest import hypotest
+
+    model, init, fixed = _model_and_setup(args)
+    _poi_checked(model)
+    if fixed:
+        raise ModelError("--fixed is not supported by cls (the POI is set by --poi-value)")
+    result = hypotest(
+        model,
+        args.poi_value,
+        test_stat=args.test_stat,
+        calctype=args.calctype,
+        init=init or None,
+        n_toys=args.n_toys,
+        seed=args.seed,
+    )
+    exp = ", ".join(f"{v:.4g}" for v in result.CLs_exp)
+    print(
+        f"{model.name}: {model.poi} = {args.poi_value:g}: CLs obs {result.CLs_obs:.5g}, "
+        f"exp [{exp}] (-2..+2 sigma)",
+        file=sys.stderr,
+    )
+    return {"model": model.name, "poi": model.poi, **result.to_dict()}
+
+
+def _progress() -> Any:
+    try:
+        from rich.console import Console
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    except ImportError:  # rich is optional
+        return None
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+
+
+def _limit(args: argparse.Namespace) -> dict[str, Any]:
+    from hs3jax.infer.limits import upper_limit
+
+    model, init, _ = _model_and_setup(args)
+    poi = _poi_checked(model)
+    scan = None
+    if args.scan:
+        lo, hi, n = args.scan
+        scan = np.linspace(float(lo), float(hi), int(n))
+    bar = _progress()
+    if bar is None:
+        result = upper_limit(model, level=args.level, scan=scan, init=init or None)
+    else:
+        with bar:
+            task = bar.add_task("upper limit", total=None)
+
+            def tick(mu: float, res: Any) -> None:
+                bar.update(task, description=f"{poi} = {mu:.4g}: CLs {res.CLs_obs:.4f}")
+
+            result = upper_limit(
+                model, level=args.level, scan=scan, init=init or None, progress=tick
+            )
+    exp = ", ".join(f"{v:.4g}" for v in result.exp)
+    print(
+        f"{model.name}: {100 * (1 - args.level):g}% CL upper limit on {poi}: obs "
+        f"{result.obs:.5g}, exp [{exp}] (-2..+2 sigma), {result.n_evaluations} tests",
+        file=sys.stderr,
+    )
+    return {"model": model.name, **result.to_dict()}
+
+
+def _significance(args: argparse.Namespace) -> dict[str, Any]:
+    from hs3jax.infer.hypotest import significance
+
+    model, init, _ = _model_and_setup(args)
+    _poi_checked(model)
+    result = significance(model, init=init or None)
+    print(
+        f"{model.name}: discovery p0 {result.p0:.4g} (Z = {result.Z:.3f}), expected "
+        f"Z = {result.Z_exp[2]:.3f}",
+        file=sys.stderr,
+    )
+    return {"model": model.name, **result.to_dict()}
+
+
+def _scan(args: argparse.Namespace) -> dict[str, Any]:
+    from hs3jax.infer.scan import profile_scan
+
+    model, init, fixed = _model_and_setup(args)
+    name = args.parameter or _poi_checked(model)
+    lo, hi, n = args.range
+    result = profile_scan(
+        model,
+        {name: np.linspace(float(lo), float(hi), int(n))},
+        init=init or None,
+        fixed=fixed or None,
+    )
+    print(
+        f"{model.name}: profile scan of {name} over {int(n)} points, best fit "
+        f"{result.bestfit[0]:.6g}, {int(result.converged.sum())} converged",
+        file=sys.stderr,
+    )
+    return {"model": model.name, **result.to_dict()}
+
+
+def _ranking(args: argparse.Namespace) -> dict[str, Any]:
+    from hs3jax.infer.ranking import ranking
+
+    model, init, fixed = _model_and_setup(args)
+    _poi_checked(model)
+    bar = _progress()
+    if bar is None:
+        result = ranking(model, init=init or None, fixed=fixed or None)
+    else:
+        with bar:
+            bar.add_task(f"impacts of {len(model.parameters)} parameters", total=None)
+            result = ranking(model, init=init or None, fixed=fixed or None)
+    for i, name in enumerate(result.parameters[: args.top]):
+        print(
+            f"{name:40s} {result.impact_up[i]:+.4g} {result.impact_down[i]:+.4g}",
+            file=sys.stderr,
+        )
+    return {"model": model.name, **result.to_dict()}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -163,8 +269,14 @@ def _parser() -> argparse.ArgumentParser:
         "inspect": (_inspect, "channels, samples, modifiers and parameters of a model"),
         "validate": (_validate, "read a file and build every model in it"),
         "nll": (_nll, "the negative log-likelihood at a point"),
-        "fit": (_fit, "maximum-likelihood fit (L-BFGS-B with JAX gradients)"),
+        "fit": (_fit, "maximum-likelihood fit (JAX gradients, Hessian uncertainties)"),
+        "cls": (_cls, "CLs at one POI value (asymptotic or toys), observed and expected band"),
+        "limit": (_limit, "upper limit on the POI (observed and the Brazil band)"),
+        "significance": (_significance, "discovery significance from q0"),
+        "scan": (_scan, "1-D profile likelihood scan"),
+        "ranking": (_ranking, "impacts of the nuisance parameters on the POI, and pulls"),
     }
+    inference = {"fit", "cls", "limit", "significance", "scan", "ranking"}
     for name, (func, text) in commands.items():
         cmd = sub.add_parser(name, help=text, description=text)
         cmd.add_argument("file", help="HS3 or pyhf JSON file")
@@ -173,27 +285,72 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--output-file", default=None, help="write the JSON result here")
         if name == "nll":
             cmd.add_argument("--set", action="append", help="name=value (repeatable)")
+        if name in inference:
+            cmd.add_argument("--init", action="append", help="start value name=value (repeatable)")
+            cmd.add_argument("--fixed", action="append", help="hold name=value fixed (repeatable)")
         if name == "fit":
-            cmd.add_argument("--init", action="append", help="name=value (repeatable)")
-            cmd.add_argument("--fixed", action="append", help="name=value (repeatable)")
+            cmd.add_argument("--method", default="lbfgsb", choices=["lbfgsb", "minuit"])
+        if name == "cls":
+            cmd.add_argument("--poi-value", type=float, default=1.0, help="tested POI value")
+            cmd.add_argument("--test-stat", default="qtilde", choices=["qtilde", "q", "q0"])
+            cmd.add_argument(
+                "--calctype", default="asymptotics", choices=["asymptotics", "toybased"]
+            )
+            cmd.add_argument("--n-toys", type=int, default=1000)
+            cmd.add_argument("--seed", type=int, default=0)
+        if name == "limit":
+            cmd.add_argument("--level", type=float, default=0.05, help="CLs level (0.05: 95%% CL)")
+            cmd.add_argument(
+                "--scan",
+                nargs=3,
+                metavar=("LO", "HI", "N"),
+                help="grid scan instead of root finding",
+            )
+        if name == "scan":
+            cmd.add_argument("--parameter", default=None, help="parameter (default: the POI)")
+            cmd.add_argument(
+                "--range", nargs=3, metavar=("LO", "HI", "N"), default=["0", "3", "31"]
+            )
+        if name == "ranking":
+            cmd.add_argument("--top", type=int, default=15, help="rows shown on stderr")
         cmd.set_defaults(func=func)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    """Run the command line; returns the exit code (0 ok, 1 the work failed, 2 bad input)."""
+    from hs3jax.infer.minimize import FitFailed
+
+    parser = _parser()
     try:
-        result = args.func(args)
-    except HS3JaxError as exc:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: bad usage is bad input
+        return 0 if exc.code in (0, None) else 2
+    try:
+        with jax.enable_x64(True):
+            result = args.func(args)
+    except FitFailed as exc:
+        print(f"hs3jax: fit failed: {exc}", file=sys.stderr)
+        result = {"success": False, "error": str(exc)}
+        _emit(args, result)
+        return 1
+    except (HS3JaxError, OSError, ValueError) as exc:
         print(f"hs3jax: error: {exc}", file=sys.stderr)
         return 2
-    text = json.dumps(result, indent=2)
+    except SystemExit as exc:  # _parse_assignments
+        print(str(exc.code), file=sys.stderr)
+        return 2
+    _emit(args, result)
+    return 0 if result.get("success", True) else 1
+
+
+def _emit(args: argparse.Namespace, result: dict[str, Any]) -> None:
+    text = json.dumps(result, indent=2, allow_nan=True)
     if args.output_file:
         with open(args.output_file, "w", encoding="utf-8") as handle:
             handle.write(text + "\n")
     else:
         print(text)
-    return 0 if result.get("success", True) else 1
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ from typing import Any
 
 from hs3jax.errors import DocumentError, FormatError
 from hs3jax.formats.pyhf import is_pyhf, pyhf_to_hs3
+from hs3jax.formats.writer import restore_names
+from hs3jax.formats.xml import is_xml, read_xml
 from hs3jax.schema.document import Document
 from hs3jax.schema.parse import parse_document
 
@@ -28,6 +30,8 @@ def read_json(source: str | os.PathLike[str] | Mapping[str, Any]) -> tuple[Any, 
             raise FormatError(
                 "no such file", file=str(path), expected="an existing JSON file", show_found=False
             )
+        if is_xml(path):  # HistFactory XML + ROOT files -> pyhf JSON data
+            return read_xml(path), str(path)
         text = path.read_text(encoding="utf-8")
         file: str | None = str(path)
     else:
@@ -56,7 +60,8 @@ def read_document(raw: Any, file: str | None = None) -> tuple[Document, str]:
         if is_pyhf(raw):
             return parse_document(pyhf_to_hs3(raw, file), file), "pyhf"
         if "distributions" in raw or "likelihoods" in raw or "metadata" in raw:
-            return parse_document(raw, file), "hs3"
+            # files hs3jax wrote for ROOT carry the map back to the original (pyhf) names
+            return parse_document(restore_names(raw), file), "hs3"
     except DocumentError as exc:
         raise exc.with_file(file) from None
     raise FormatError(
@@ -69,9 +74,21 @@ def read_document(raw: Any, file: str | None = None) -> tuple[Document, str]:
 
 
 def apply_patch(raw: Any, patch: Any, file: str | None = None) -> Any:
-    """Apply one RFC 6902 JSON Patch (operations list, or a path / JSON text of one)."""
+    """Apply one patch to workspace JSON.
+
+    ``patch``: an RFC 6902 JSON Patch (a list of operations, or a path / JSON text of one); a
+    pyhf patchset patch (:class:`hs3jax.formats.patchset.Patch`, from ``PatchSet[...]``); or a
+    pair ``(patchset path / text / dict, patch name or values)``. Patchset patches check the
+    patchset's digest of the background-only workspace first.
+    """
     import jsonpatch
 
+    from hs3jax.formats.patchset import Patch, PatchSet
+
+    if isinstance(patch, tuple) and len(patch) == 2:
+        patch = PatchSet.read(patch[0])[patch[1]]
+    if isinstance(patch, Patch):
+        return patch.apply(raw, file)
     ops, patch_file = (patch, None) if isinstance(patch, list) else read_json(patch)
     if isinstance(ops, Mapping):
         raise FormatError(

@@ -4,11 +4,15 @@ from hs3jax.nodes import (
     basic,
     binned,
     composite,
+    continuous,
     functions,
     generic,
     hs3_functions,
     hs3_text,
+    math_functions,
     physics,
+    polynomials,
+    shapes,
 )
 from hs3jax.nodes.histfactory import dist as histfactory_dist
 
@@ -16,10 +20,14 @@ __all__ = [
     "basic",
     "binned",
     "composite",
+    "continuous",
     "functions",
     "generic",
     "histfactory_dist",
     "hs3_functions",
     "hs3_text",
+    "math_functions",
     "physics",
+    "polynomials",
+    "shapes",
 ]

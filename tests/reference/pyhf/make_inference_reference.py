@@ -4,6 +4,9 @@ Regenerate (from the repository root, with pyhf 0.7.6; takes a few minutes):
 
     python3 tests/reference/pyhf/make_inference_reference.py
 
+(``... make_inference_reference.py NAME ...`` recomputes only the targets whose file name contains
+one of the NAMEs and keeps the other entries of the existing file.)
+
 Writes ``inference_reference.json`` next to this script. Models are built as in
 ``make_nll_reference.py`` (first measurement, numpy backend, default modifier settings); the
 background-only ATLAS files get their signal patch from ``tests/data/patches`` first.
@@ -21,7 +24,10 @@ Recorded per model (parameter vectors in the order of ``parameters``, the expand
   calctype="asymptotics", return_expected_set=True)``: CLs_obs and the 5 expected values
   (-2, -1, 0, +1, +2 sigma);
 - ``upper_limit``: ``pyhf.infer.intervals.upper_limits.upper_limit(data, model, scan=None,
-  level=0.05)`` (toms748 root finding inside the POI bounds, rtol 1e-4): obs and 5 expected.
+  level=0.05)`` (toms748 root finding inside the POI bounds, rtol 1e-4): obs and 5 expected;
+  where that raises, a grid scan instead (``call`` says which, ``scan_none_error`` why).
+
+Timings were taken on a shared 2-core machine under heavy load; treat them as rough.
 """
 
 from __future__ import annotations
@@ -74,6 +80,11 @@ SKIPPED: dict[str, str] = {
 }
 
 
+def log(message: str) -> None:
+    """Progress on stderr."""
+    print(message, file=sys.stderr, flush=True)
+
+
 def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     """Result of ``fn()`` and the seconds it took."""
     start = time.perf_counter()
@@ -123,22 +134,38 @@ def hypotest_entry(data: Any, model: Any) -> dict[str, Any]:
 
 
 def upper_limit_entry(data: Any, model: Any) -> dict[str, Any]:
-    """95% CL upper limit on the POI, observed and expected band."""
-    (obs, exp), seconds = timed(
-        lambda: pyhf.infer.intervals.upper_limits.upper_limit(data, model, scan=None, level=0.05)
+    """95% CL upper limit on the POI, observed and expected band.
+
+    First ``scan=None`` (toms748 root finding); if pyhf fails there (CLs is NaN at mu = 0 for
+    some models), a grid scan from 0.1 to the POI's upper bound in steps of 0.1 instead.
+    """
+    upper_limit = pyhf.infer.intervals.upper_limits.upper_limit
+    entry: dict[str, Any] = {}
+    try:
+        (obs, exp), seconds = timed(lambda: upper_limit(data, model, scan=None, level=0.05))
+        call = "upper_limit(data, model, scan=None, level=0.05)"
+    except Exception as err:  # pyhf's root finder gives up; fall back to a scan
+        entry["scan_none_error"] = f"{type(err).__name__}: {str(err).splitlines()[0][:300]}"
+        high = float(model.config.suggested_bounds()[model.config.poi_index][1])
+        scan = np.linspace(0.1, high, round(high / 0.1))
+        (obs, exp), seconds = timed(lambda: upper_limit(data, model, scan=scan, level=0.05))
+        call = f"upper_limit(data, model, scan=np.linspace(0.1, {high}, {len(scan)}), level=0.05)"
+    entry.update(
+        {
+            "call": f"pyhf.infer.intervals.upper_limits.{call}",
+            "obs": float(obs),
+            "exp": floats(exp),
+            "seconds": seconds,
+        }
     )
-    return {
-        "call": "pyhf.infer.intervals.upper_limits.upper_limit(data, model, scan=None, level=0.05)",
-        "obs": float(obs),
-        "exp": floats(exp),
-        "seconds": seconds,
-    }
+    return entry
 
 
 def reference_for(file: str, patch: str | None) -> dict[str, Any]:
     """Every inference result for one model."""
-    _ws, model, measurement, poi = load_model(REPO / file, None if patch is None else REPO / patch)
-    data = _ws.data(model)
+    ws, model, measurement, poi = load_model(REPO / file, None if patch is None else REPO / patch)
+    data = ws.data(model)
+    log(f"{file}{' + patch' if patch else ''}: {model.config.npars} parameters")
     entry: dict[str, Any] = {
         "file": file,
         "patch": patch,
@@ -149,14 +176,17 @@ def reference_for(file: str, patch: str | None) -> dict[str, Any]:
     }
 
     pyhf.set_backend("numpy", pyhf.optimize.scipy_optimizer())
+    log("mle_default_optimizer")
     entry["mle_default_optimizer"] = safely(
         lambda: fit_entry(lambda: pyhf.infer.mle.fit(data, model, return_fitted_val=True))
     )
 
     pyhf.set_backend("numpy", pyhf.optimize.scipy_optimizer(tolerance=TOLERANCE))
+    log("mle")
     entry["mle"] = safely(
         lambda: fit_entry(lambda: pyhf.infer.mle.fit(data, model, return_fitted_val=True))
     )
+    log("fixed_poi_fit")
     entry["fixed_poi_fit"] = safely(
         lambda: {
             "poi_value": POI_TEST,
@@ -165,22 +195,15 @@ def reference_for(file: str, patch: str | None) -> dict[str, Any]:
             ),
         }
     )
+    log("hypotest")
     entry["hypotest"] = safely(lambda: hypotest_entry(data, model))
+    log("upper_limit")
     entry["upper_limit"] = safely(lambda: upper_limit_entry(data, model))
     return entry
 
 
-def main() -> None:
-    """Compute the references for every target and write the JSON file."""
-    models = []
-    for file, patch in TARGETS:
-        start = time.perf_counter()
-        entry = reference_for(file, patch)
-        seconds = round(time.perf_counter() - start, 3)
-        entry["seconds_total"] = seconds
-        label = file + (" + patch" if patch else "")
-        print(f"{label}: {seconds} s", flush=True)
-        models.append(entry)
+def write(models: list[dict[str, Any]]) -> None:
+    """Write the JSON file (called after every model, so partial runs leave a valid file)."""
     out = {
         "generator": "tests/reference/pyhf/make_inference_reference.py",
         "pyhf_version": pyhf.__version__,
@@ -192,8 +215,32 @@ def main() -> None:
         "skipped": [{"model": k, "reason": v} for k, v in SKIPPED.items()],
     }
     OUTPUT.write_text(json.dumps(out, indent=1) + "\n")
+
+
+def previous_models() -> list[dict[str, Any]]:
+    """Models already in the output file (empty if there is none)."""
+    if not OUTPUT.exists():
+        return []
+    return list(json.loads(OUTPUT.read_text())["models"])
+
+
+def main(selection: list[str]) -> None:
+    """Compute the references for the selected targets (all without arguments) and write them.
+
+    With arguments, only targets whose file name contains one of them are recomputed; the other
+    entries of an existing output file are kept.
+    """
+    chosen = [t for t in TARGETS if not selection or any(s in t[0] for s in selection)]
+    done = {(m["file"], m["patch"]): m for m in previous_models()} if selection else {}
+    for file, patch in chosen:
+        start = time.perf_counter()
+        entry = reference_for(file, patch)
+        entry["seconds_total"] = round(time.perf_counter() - start, 3)
+        done[(file, patch)] = entry
+        write([done[t] for t in TARGETS if t in done])
+        log(f"done in {entry['seconds_total']} s")
     print("wrote", OUTPUT.relative_to(REPO))
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

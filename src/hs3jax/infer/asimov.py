@@ -1,0 +1,144 @@
+"""Expected global observables and Asimov data sets.
+
+The Asimov data set at θ (arXiv:1007.1727, §3.2) replaces every observation by its expectation:
+the main counts by ν(θ) (``Model.expected_fn``) and each global observable by the value its
+constraint expects, as pyhf's ``pdf.expected_data`` does:
+
+- Gaussian constraint G(a | θ, σ): â = θ;
+- Poisson constraint Pois(a | τγ): â = τγ.
+
+The model does not expose its constraint terms, so both are read off −ln L itself. Constraint
+terms are separable in the global observables, so with g = ∂(−ln L)/∂a and h = ∂²(−ln L)/∂a²
+(the diagonal, one Hessian-vector product with a vector of ones):
+
+- Gaussian: g = (a − θ)/σ², h = 1/σ² (independent of a), so θ = a − g/h;
+- Poisson: g = ψ(a + 1) − ln(τγ), h = ψ′(a + 1), so τγ = exp(ψ(a + 1) − g).
+
+Each global observable's kind is detected once (h unchanged when a moves: Gaussian;
+h = ψ′(a + 1): Poisson); the maps are exact, pure JAX and differentiable in θ and the inputs.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import digamma, polygamma
+
+from hs3jax.errors import ModelError
+from hs3jax.model import Model
+
+__all__ = ["asimov_data", "asimov_fn", "constraint_kinds", "expected_aux_fn"]
+
+Pytree = Any
+_KINDS: weakref.WeakKeyDictionary[Model, np.ndarray] = weakref.WeakKeyDictionary()
+_GAUSS, _POISSON = 0, 1
+
+
+def _aux_derivatives(
+    model: Model, pars: jax.Array, aux: jax.Array, inputs: Pytree
+) -> tuple[jax.Array, jax.Array]:
+    """(g, h): first and (diagonal) second derivative of −ln L in the global observables."""
+    main = model.data["main"]
+
+    def nll_aux(a: jax.Array) -> jax.Array:
+        return model.nll_fn(pars, {"main": main, "aux": a}, inputs)
+
+    grad = jax.grad(nll_aux)
+    g, h = jax.jvp(grad, (aux,), (jnp.ones_like(aux),))
+    return g, h
+
+
+def constraint_kinds(model: Model) -> np.ndarray:
+    """Per global observable: 0 for a Gaussian constraint, 1 for a Poisson constraint.
+
+    Raises:
+        ModelError: a global observable whose constraint is neither.
+    """
+    if model in _KINDS:
+        return _KINDS[model]
+    with jax.enable_x64(True), jax.ensure_compile_time_eval():
+        aux = jnp.asarray(model.data["aux"], dtype=jnp.float64)
+        if aux.shape[0] == 0:
+            kinds = np.zeros(0, dtype=np.int64)
+            _KINDS[model] = kinds
+            return kinds
+        pars = jnp.asarray(model.init, dtype=jnp.float64)
+        derivs = _derivs_jit(model)
+        _, h0 = derivs(pars, aux, model.inputs)
+        _, h1 = derivs(pars, aux + 1.0 + jnp.abs(aux), model.inputs)
+        h0n, h1n = np.asarray(h0), np.asarray(h1)
+        trigamma = np.asarray(polygamma(1, aux + 1.0))
+    gauss = np.isclose(h0n, h1n, rtol=1e-9, atol=0.0) & (h0n > 0)
+    poisson = ~gauss & np.isclose(h0n, trigamma, rtol=1e-6, atol=0.0)
+    bad = ~(gauss | poisson)
+    if bad.any():
+        names = [model.global_observables[i] for i in np.flatnonzero(bad)]
+        raise ModelError(
+            f"{model.name}: cannot build Asimov data: the constraints of global observables "
+            f"{names[:5]} are neither Gaussian nor Poisson"
+        )
+    kinds = np.where(poisson, _POISSON, _GAUSS).astype(np.int64)
+    _KINDS[model] = kinds
+    return kinds
+
+
+def expected_aux_fn(model: Model) -> Callable[[jax.Array, Pytree], jax.Array]:
+    """A pure function ``(pars, inputs) -> expected global observables`` (see module doc)."""
+    kinds = jnp.asarray(constraint_kinds(model))
+    ref = model.data["aux"]
+
+    def expected_aux(pars: jax.Array, inputs: Pytree) -> jax.Array:
+        a = jnp.asarray(ref, dtype=pars.dtype)
+        if a.shape[0] == 0:
+            return a
+        g, h = _aux_derivatives(model, pars, a, inputs)
+        gauss = a - g / h
+        poisson = jnp.exp(digamma(a + 1.0) - g)
+        return jnp.where(kinds == _POISSON, poisson, gauss)
+
+    return expected_aux
+
+
+def asimov_fn(model: Model) -> Callable[[jax.Array, Pytree], Pytree]:
+    """A pure function ``(pars, inputs) -> {"main": ν(θ), "aux": â(θ)}`` (not jitted)."""
+    expected_aux = expected_aux_fn(model)
+
+    def asimov(pars: jax.Array, inputs: Pytree) -> Pytree:
+        return {"main": model.expected_fn(pars, inputs), "aux": expected_aux(pars, inputs)}
+
+    return asimov
+
+
+_DERIVS: weakref.WeakKeyDictionary[Model, Callable[..., tuple[jax.Array, jax.Array]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _derivs_jit(model: Model) -> Callable[..., tuple[jax.Array, jax.Array]]:
+    """Jitted ``(pars, aux, inputs) -> (g, h)``, compiled once per model."""
+    if model not in _DERIVS:
+        _DERIVS[model] = jax.jit(
+            lambda pars, aux, inputs: _aux_derivatives(model, pars, aux, inputs)
+        )
+    return _DERIVS[model]
+
+
+def asimov_data(model: Model, pars: jax.Array | np.ndarray, inputs: Pytree = None) -> Pytree:
+    """The Asimov data pytree at ``pars``: ``{"main": ν(θ), "aux": â(θ)}``."""
+    inputs = model.inputs if inputs is None else inputs
+    kinds = constraint_kinds(model)
+    with jax.enable_x64(True):
+        p = jnp.asarray(pars, dtype=jnp.float64)
+        main = model.expected_main(p, inputs)
+        a = np.asarray(model.data["aux"], dtype=np.float64)
+        if a.shape[0] == 0:
+            return {"main": main, "aux": jnp.asarray(a)}
+        g, h = (np.asarray(v) for v in _derivs_jit(model)(p, jnp.asarray(a), inputs))
+        poisson = np.exp(np.asarray(digamma(a + 1.0)) - g)
+        aux = np.where(kinds == _POISSON, poisson, a - g / h)
+        return {"main": main, "aux": jnp.asarray(aux)}

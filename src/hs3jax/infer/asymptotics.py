@@ -1,0 +1,168 @@
+"""Asymptotic (Wald) distributions of the test statistics: CL_s without toys.
+
+Following arXiv:1007.1727 and pyhf's ``AsymptoticCalculator``: with q the observed test statistic
+and q_A the same statistic on the Asimov data set (μ' = 0 for q̃_μ and q_μ; μ' = 1 for q_0), work
+in the −μ̂/σ space where the statistic is normal with unit variance,
+
+    t = √q − √q_A                         (q_μ, q_0; and q̃_μ when √q ≤ √q_A)
+    t = (q − q_A) / (2 √q_A)              (q̃_μ when √q > √q_A, eq. 66)
+
+    CL_{s+b} = Φ(−(t + √q_A)),   CL_b = Φ(−t),   CL_s = CL_{s+b} / CL_b.
+
+The expected band replaces t by the b-only median shifted by n σ, n ∈ (2, 1, 0, −1, −2).
+
+The Asimov data set is pyhf's ``generate_asimov_data``: expected main counts and global
+observables at θ̂̂(μ') fitted to the *observed* data, starting from the model's init.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import ndtr
+
+from hs3jax.errors import ModelError
+from hs3jax.infer.asimov import asimov_data
+from hs3jax.infer.fit import ParInput
+from hs3jax.infer.minimize import Method, Minimum
+from hs3jax.infer.results import NSIGMA, HypoTestResult
+from hs3jax.infer.teststat import free_fit, poi_fit, q0_from, qmu_from, tmu_from
+from hs3jax.model import Model
+
+__all__ = [
+    "AsymptoticCalculator",
+    "asymptotic_calculator",
+    "asymptotic_teststat",
+    "cls_expected",
+    "cls_observed",
+    "normalize_test_stat",
+]
+
+Pytree = Any
+_ALIASES = {"qtilde": "qtilde", "qmu_tilde": "qtilde", "q": "q", "qmu": "q", "q0": "q0"}
+
+
+def normalize_test_stat(name: str) -> str:
+    """``"qtilde"``, ``"q"`` or ``"q0"`` (also accepting ``qmu_tilde`` and ``qmu``)."""
+    if name not in _ALIASES:
+        raise ModelError(f"unknown test statistic {name!r}; use one of {sorted(_ALIASES)}")
+    return _ALIASES[name]
+
+
+def asymptotic_teststat(q: Any, q_asimov: Any, test_stat: str) -> Any:
+    """The statistic in −μ̂/σ space, t (see module doc); pure, JAX-differentiable."""
+    sq = jnp.sqrt(jnp.maximum(q, 0.0))
+    sqa = jnp.sqrt(jnp.maximum(q_asimov, 0.0))
+    plain = sq - sqa
+    if test_stat != "qtilde":
+        return plain
+    safe = jnp.where(sqa > 0, sqa, 1.0)
+    return jnp.where(sq <= sqa, plain, (q - q_asimov) / (2.0 * safe))
+
+
+def cls_observed(t: Any, q_asimov: Any) -> tuple[Any, Any, Any]:
+    """(CL_{s+b}, CL_b, CL_s) for the statistic t in −μ̂/σ space."""
+    sqa = jnp.sqrt(jnp.maximum(q_asimov, 0.0))
+    clsb = ndtr(-(t + sqa))
+    clb = ndtr(-t)
+    return clsb, clb, clsb / clb
+
+
+def cls_expected(q_asimov: Any) -> tuple[Any, Any, Any]:
+    """(CL_{s+b}, CL_b, CL_s) of the expected band, arrays over n σ ∈ (2, 1, 0, −1, −2)."""
+    n = jnp.asarray(NSIGMA, dtype=jnp.result_type(q_asimov, float))
+    return cls_observed(n, q_asimov)
+
+
+@dataclass(frozen=True, eq=False)
+class AsymptoticCalculator:
+    """Asymptotic hypothesis tests of one model on one data set; the μ-independent fits (the
+    unconditional fits to the data and to the Asimov data, and the Asimov data itself) are made
+    once, so scanning μ costs two conditional fits per point.
+
+    Build it with :func:`asymptotic_calculator`.
+    """
+
+    model: Model
+    data: Pytree
+    inputs: Pytree
+    test_stat: str
+    init: ParInput
+    method: Method
+    free_data: Minimum
+    asimov: Pytree
+    asimov_fit: Minimum
+    free_asimov: Minimum
+
+    def _q(self, mu: float, data: Pytree, free: Minimum) -> tuple[float, Minimum]:
+        fixed = poi_fit(self.model, mu, data, self.inputs, self.init, self.method)
+        t = tmu_from(fixed.nll, free.nll)
+        index = self.model.poi_index
+        assert index is not None
+        poi_hat = free.x[index]
+        if self.test_stat == "q0":
+            return float(q0_from(t, poi_hat)), fixed
+        return float(qmu_from(t, poi_hat, mu)), fixed
+
+    def teststats(self, mu: float) -> tuple[float, float]:
+        """(q, q_A): the statistic at ``mu`` on the data and on the Asimov data."""
+        q, _ = self._q(mu, self.data, self.free_data)
+        qa, _ = self._q(mu, self.asimov, self.free_asimov)
+        return q, qa
+
+    def hypotest(self, mu: float) -> HypoTestResult:
+        """CL_s (observed and expected band) at POI = ``mu``."""
+        q, qa = self.teststats(mu)
+        with jax.enable_x64(True):
+            t = asymptotic_teststat(q, qa, self.test_stat)
+            clsb, clb, cls = cls_observed(t, qa)
+            clsb_e, clb_e, cls_e = cls_expected(qa)
+        index = self.model.poi_index
+        assert index is not None
+        is_q0 = self.test_stat == "q0"
+        return HypoTestResult(
+            poi_value=float(mu),
+            test_stat=self.test_stat,
+            calctype="asymptotics",
+            CLs_obs=float(clsb if is_q0 else cls),
+            CLs_exp=tuple(float(v) for v in np.asarray(clsb_e if is_q0 else cls_e)),
+            CLsb=float(clsb),
+            CLb=float(clb),
+            CLsb_exp=tuple(float(v) for v in np.asarray(clsb_e)),
+            CLb_exp=tuple(float(v) for v in np.asarray(clb_e)),
+            teststat=q,
+            teststat_asimov=qa,
+            poi_hat=float(self.free_data.x[index]),
+        )
+
+
+def asymptotic_calculator(
+    model: Model,
+    data: Pytree = None,
+    *,
+    test_stat: str = "qtilde",
+    inputs: Pytree = None,
+    init: ParInput = None,
+    method: Method = "lbfgsb",
+) -> AsymptoticCalculator:
+    """Make the μ-independent fits of an :class:`AsymptoticCalculator`."""
+    if model.poi is None:
+        raise ModelError(
+            f"{model.name} has no parameter of interest (background-only? add a signal with "
+            "a JSON patch)"
+        )
+    ts = normalize_test_stat(test_stat)
+    data = model.data if data is None else data
+    inputs = model.inputs if inputs is None else inputs
+    free_data = free_fit(model, data, inputs, init, method)
+    asimov_mu = 1.0 if ts == "q0" else 0.0
+    asimov_fit = poi_fit(model, asimov_mu, data, inputs, init, method)
+    asimov = asimov_data(model, asimov_fit.x, inputs)
+    free_asimov = free_fit(model, asimov, inputs, init, method)
+    return AsymptoticCalculator(
+        model, data, inputs, ts, init, method, free_data, asimov, asimov_fit, free_asimov
+    )

@@ -1,0 +1,317 @@
+"""Bounded minimisation of a model's NLL over its free parameters, with JAX derivatives.
+
+One :class:`Objective` per (model, mask of free parameters) holds the jitted value-and-gradient
+and Hessian of ``θ_free ↦ −ln L(θ)``; data and model inputs are arguments, so observed data,
+Asimov data, toys and new templates reuse the compiled program.
+
+The minimiser (:func:`minimize`) runs scipy's L-BFGS-B (or iminuit's MIGRAD) with the JAX
+gradient, then *polishes* the result with projected Newton steps using the exact Hessian:
+
+    p = −H_FF⁻¹ g_F,   F = free parameters not held at a bound by the gradient,
+
+accepted while they lower −ln L or, at the rounding floor of −ln L, the projected gradient.
+Convergence is judged by the Newton decrement ``½ gᵀ H⁻¹ g`` (the predicted distance to the
+minimum in units of −ln L), which is invariant under rescaling of the parameters.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import jax
+import numpy as np
+from scipy.optimize import minimize as _scipy_minimize
+
+from hs3jax.errors import HS3JaxError
+from hs3jax.model import Model
+
+__all__ = [
+    "FitFailed",
+    "Method",
+    "Minimum",
+    "Objective",
+    "minimize",
+    "objective",
+]
+
+Method = Literal["lbfgsb", "minuit"]
+Pytree = Any
+
+#: Newton decrement (½ gᵀH⁻¹g, in units of −ln L) below which a minimum counts as converged.
+DECREMENT_TOL = 1e-8
+_POLISH_STEPS = 30
+
+
+class FitFailed(HS3JaxError):
+    """A fit did not converge (or gave a non-finite NLL) after every retry; the message says why."""
+
+
+@dataclass(frozen=True, eq=False)
+class Objective:
+    """Jitted −ln L of ``model`` with its gradient and Hessian over the *full* parameter vector.
+
+    Compiled once per model: the free parameters of a fit are selected on the host, so fits
+    with different fixed parameters, data, Asimov data, toys or templates reuse one program.
+
+    Attributes:
+        model: the model.
+        value_and_grad: ``(pars, data, inputs) -> (nll, ∇nll)``.
+        hessian: ``(pars, data, inputs) -> ∇²nll``.
+    """
+
+    model: Model
+    value_and_grad: Callable[..., tuple[jax.Array, jax.Array]]
+    hessian: Callable[..., jax.Array]
+
+
+_CACHE: weakref.WeakKeyDictionary[Model, Objective] = weakref.WeakKeyDictionary()
+
+
+def objective(model: Model) -> Objective:
+    """The (cached) :class:`Objective` of ``model``."""
+    if model not in _CACHE:
+        _CACHE[model] = Objective(
+            model=model,
+            value_and_grad=jax.jit(jax.value_and_grad(model.nll_fn)),
+            hessian=jax.jit(jax.hessian(model.nll_fn)),
+        )
+    return _CACHE[model]
+
+
+@dataclass(frozen=True)
+class Minimum:
+    """The outcome of :func:`minimize`.
+
+    Attributes:
+        x: full parameter vector at the minimum (fixed entries as given).
+        nll: −ln L at ``x``.
+        success: the Newton decrement at ``x`` is below :data:`DECREMENT_TOL`.
+        message: what the minimiser reported (and the retries taken).
+        n_calls: evaluations of −ln L and its gradient (Hessians not counted).
+        decrement: ½ gᵀH⁻¹g over the free parameters not held at a bound.
+        method: the minimiser that produced ``x``.
+    """
+
+    x: np.ndarray
+    nll: float
+    success: bool
+    message: str
+    n_calls: int
+    decrement: float
+    method: str
+
+
+class _Counted:
+    """Host-side view on the free parameters: float64 numpy in and out, call counting,
+    non-finite values mapped to a large finite penalty so that line searches back off."""
+
+    def __init__(
+        self, obj: Objective, base: np.ndarray, free: np.ndarray, data: Pytree, inputs: Pytree
+    ) -> None:
+        self.obj, self.base, self.free, self.data, self.inputs = obj, base, free, data, inputs
+        self.n_calls = 0
+
+    def full(self, x: np.ndarray) -> np.ndarray:
+        out: np.ndarray = self.base.copy()
+        out[self.free] = x
+        return out
+
+    def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        self.n_calls += 1
+        f, g = self.obj.value_and_grad(self.full(x), self.data, self.inputs)
+        fv, gv = float(f), np.asarray(g, dtype=np.float64)[self.free]
+        if not np.isfinite(fv) or not np.all(np.isfinite(gv)):
+            return 1e300, np.zeros_like(gv)
+        return fv, gv
+
+    def hessian(self, x: np.ndarray) -> np.ndarray:
+        h = np.asarray(self.obj.hessian(self.full(x), self.data, self.inputs))
+        sub: np.ndarray = h[np.ix_(self.free, self.free)]
+        return sub
+
+
+def _active(x: np.ndarray, g: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Parameters held at a bound: at the lower bound with g > 0 or at the upper with g < 0."""
+    span = 1e-10 * np.maximum(1.0, np.abs(x))
+    held: np.ndarray = ((x <= lo + span) & (g > 0)) | ((x >= hi - span) & (g < 0))
+    return held
+
+
+def _newton_step(h: np.ndarray, g: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, float]:
+    """Newton step on the ``keep`` subset and the decrement ½ gᵀH⁻¹g; a shifted Hessian where
+    it is not positive definite."""
+    p = np.zeros_like(g)
+    if not keep.any():
+        return p, 0.0
+    hk = h[np.ix_(keep, keep)]
+    gk = g[keep]
+    hk = 0.5 * (hk + hk.T)
+    try:
+        chol = np.linalg.cholesky(hk)
+    except np.linalg.LinAlgError:
+        w = np.linalg.eigvalsh(hk)
+        shift = max(1e-8, -1.5 * float(w.min())) + 1e-12 * float(np.abs(w).max())
+        hk = hk + shift * np.eye(len(gk))
+        try:
+            chol = np.linalg.cholesky(hk)
+        except np.linalg.LinAlgError:
+            return p, float("inf")
+    y = np.linalg.solve(chol, gk)
+    step = -np.linalg.solve(chol.T, y)
+    p[keep] = step
+    return p, 0.5 * float(y @ y)
+
+
+def _polish(
+    fun: _Counted, x: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, float, float]:
+    """Projected Newton iterations from ``x``; returns (x, f, decrement)."""
+    f, g = fun(x)
+    decrement = float("inf")
+    for _ in range(_POLISH_STEPS):
+        keep = ~_active(x, g, lo, hi)
+        p, decrement = _newton_step(fun.hessian(x), g, keep)
+        if not np.isfinite(decrement) or decrement < 1e-17:
+            break
+        pg = np.abs(g[keep]).max(initial=0.0)
+        floor = 8 * np.finfo(np.float64).eps * max(1.0, abs(f))
+        t, accepted = 1.0, False
+        while t > 1e-6:
+            xn = np.clip(x + t * p, lo, hi)
+            fn, gn = fun(xn)
+            keep_n = ~_active(xn, gn, lo, hi)
+            pgn = np.abs(gn[keep_n]).max(initial=0.0)
+            if fn < f - floor or (fn <= f + floor and pgn < pg):
+                accepted = True
+                break
+            t *= 0.5
+        if not accepted:
+            break
+        x, f, g = xn, fn, gn
+    keep = ~_active(x, g, lo, hi)
+    _, decrement = _newton_step(fun.hessian(x), g, keep)
+    return x, f, decrement
+
+
+def _lbfgsb(
+    fun: _Counted, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray, maxiter: int
+) -> tuple[np.ndarray, str]:
+    res = _scipy_minimize(
+        fun,
+        x0,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[
+            (a if np.isfinite(a) else None, b if np.isfinite(b) else None)
+            for a, b in zip(lo, hi, strict=True)
+        ],
+        options={
+            "maxiter": maxiter,
+            "maxfun": 4 * maxiter,
+            "ftol": 1e-15,
+            "gtol": 1e-10,
+            "maxcor": 20,
+            "maxls": 50,
+        },
+    )
+    return np.asarray(res.x, dtype=np.float64), f"L-BFGS-B: {res.message}"
+
+
+def _minuit(
+    fun: _Counted, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray, maxiter: int
+) -> tuple[np.ndarray, str]:
+    from iminuit import Minuit
+
+    m = Minuit(lambda x: fun(np.asarray(x))[0], x0, grad=lambda x: fun(np.asarray(x))[1])
+    m.errordef = Minuit.LIKELIHOOD
+    m.limits = [
+        (a if np.isfinite(a) else None, b if np.isfinite(b) else None)
+        for a, b in zip(lo, hi, strict=True)
+    ]
+    m.strategy = 1
+    m.tol = 1e-6
+    m.migrad(ncall=maxiter)
+    valid = m.fmin is not None and m.fmin.is_valid
+    return np.asarray(m.values, dtype=np.float64), f"MIGRAD: {'valid' if valid else 'invalid'}"
+
+
+_RUNNERS: dict[str, Callable[[_Counted, np.ndarray, np.ndarray, np.ndarray, int], Any]] = {
+    "lbfgsb": _lbfgsb,
+    "minuit": _minuit,
+}
+
+
+def minimize(
+    model: Model,
+    start: np.ndarray | jax.Array,
+    free_mask: np.ndarray,
+    data: Pytree,
+    inputs: Pytree,
+    *,
+    method: Method = "lbfgsb",
+    maxiter: int = 10000,
+    retries: int = 2,
+    raise_on_failure: bool = True,
+) -> Minimum:
+    """Minimise −ln L over the parameters in ``free_mask``, starting from the full vector
+    ``start`` (which also supplies the fixed parameters).
+
+    Tries ``method``, then (if the Newton decrement is still above :data:`DECREMENT_TOL`)
+    restarts from perturbed starting points and from the other minimiser. Raises
+    :class:`FitFailed` with every attempt's message when none converges and
+    ``raise_on_failure``; never returns a non-finite NLL.
+    """
+    free = np.flatnonzero(np.asarray(free_mask, dtype=bool))
+    with jax.enable_x64(True):
+        full0 = np.asarray(start, dtype=np.float64).copy()
+        bounds = np.asarray(model.bounds, dtype=np.float64)[free]
+        lo, hi = bounds[:, 0], bounds[:, 1]
+        x0 = np.clip(full0[free], lo, hi)
+        fun = _Counted(objective(model), full0, free, data, inputs)
+        if len(x0) == 0:
+            f0, _ = fun(x0)
+            if f0 >= 1e300:
+                raise FitFailed(f"{model.name}: −ln L is not finite at the given point")
+            return Minimum(full0, f0, True, "no free parameters", fun.n_calls, 0.0, "none")
+        order = [method, *(m for m in _RUNNERS if m != method)]
+        rng = np.random.default_rng(20240531)
+        messages: list[str] = []
+        best: tuple[np.ndarray, float, float, str] | None = None
+        attempts = [(order[0], x0)]
+        for k in range(retries):
+            width = np.where(np.isfinite(hi - lo), hi - lo, 2.0 * np.maximum(1.0, np.abs(x0)))
+            jitter = x0 + (0.05 * (k + 1)) * width * rng.uniform(-1, 1, size=x0.shape)
+            attempts.append((order[0], np.clip(jitter, lo, hi)))
+        attempts.extend((m, x0) for m in order[1:])
+        for name, xs in attempts:
+            try:
+                x, msg = _RUNNERS[name](fun, xs, lo, hi, maxiter)
+                x, f, dec = _polish(fun, np.clip(x, lo, hi), lo, hi)
+            except (ValueError, np.linalg.LinAlgError, RuntimeError) as err:
+                messages.append(f"{name}: {err}")
+                continue
+            messages.append(f"{msg}; Newton decrement {dec:.2e}")
+            better = best is None or f < best[1] - 1e-12 * abs(f) or dec < best[2]
+            close = best is None or f <= best[1] + 1e-9 * max(1.0, abs(f))
+            if f < 1e300 and better and close:
+                best = (x, f, dec, name)
+            if best is not None and best[2] < DECREMENT_TOL:
+                break
+        if best is None or best[1] >= 1e300:
+            if raise_on_failure:
+                raise FitFailed(f"{model.name}: −ln L is not finite; " + " | ".join(messages))
+            return Minimum(
+                full0, float("nan"), False, " | ".join(messages), fun.n_calls, float("inf"), method
+            )
+        x, f, dec, name = best
+        success = dec < DECREMENT_TOL
+        if not success and raise_on_failure:
+            raise FitFailed(
+                f"{model.name}: no convergence (Newton decrement {dec:.3g} > {DECREMENT_TOL}) "
+                "after " + " | ".join(messages)
+            )
+        full = fun.full(x)
+        return Minimum(full, float(f), success, " | ".join(messages), fun.n_calls, dec, name)

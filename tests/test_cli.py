@@ -1,0 +1,89 @@
+"""The hs3jax command line: JSON on stdout, summaries on stderr, exit codes 0/1/2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, read_json
+from hs3jax.cli import main
+
+SIMPLE = str(ROOT / "tests" / "data" / "pyhf" / "simple.json")
+REF = read_json(ROOT / "tests" / "reference" / "pyhf" / "inference_reference.json")["models"][0]
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, object], str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, (json.loads(out) if out.strip() else {}), err
+
+
+def test_fit(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(capsys, "fit", SIMPLE)
+    assert code == 0 and out["success"] is True
+    assert abs(float(out["twice_nll"]) - REF["mle"]["twice_nll"]) < 1e-6  # type: ignore[arg-type]
+    assert "converged" in err
+
+
+def test_fit_fixed_and_init(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(
+        capsys, "fit", SIMPLE, "--fixed", "mu=1", "--init", "uncorr_bkguncrt[0]=1.1"
+    )
+    assert code == 0
+    assert out["bestfit"]["mu"] == 1.0  # type: ignore[index]
+    assert abs(float(out["twice_nll"]) - REF["fixed_poi_fit"]["twice_nll"]) < 1e-6  # type: ignore[arg-type]
+
+
+def test_cls(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(capsys, "cls", SIMPLE, "--poi-value", "1")
+    assert code == 0
+    assert abs(float(out["CLs_obs"]) - REF["hypotest"]["CLs_obs"]) < 1e-5  # type: ignore[arg-type]
+    assert len(out["CLs_exp"]) == 5  # type: ignore[arg-type]
+    assert "CLs obs" in err
+
+
+def test_limit_to_output_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    target = tmp_path / "limit.json"
+    code, out, _ = _run(capsys, "limit", SIMPLE, "--output-file", str(target))
+    assert code == 0 and out == {}
+    data = read_json(target)
+    assert abs(data["obs"] - REF["upper_limit"]["obs"]) < 1e-3 * REF["upper_limit"]["obs"]
+
+
+def test_significance_scan_ranking(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "significance", SIMPLE)
+    assert code == 0 and 0 < float(out["p0"]) < 1  # type: ignore[arg-type]
+    code, out, _ = _run(capsys, "scan", SIMPLE, "--range", "0", "2", "5")
+    assert code == 0 and len(out["twice_delta_nll"]) == 5  # type: ignore[arg-type]
+    code, out, _ = _run(capsys, "ranking", SIMPLE)
+    assert code == 0 and len(out["ranking"]) == 2  # type: ignore[arg-type]
+
+
+def test_inspect_and_validate_still_work(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "inspect", SIMPLE)
+    assert code == 0 and out["poi"] == "mu"
+    code, out, _ = _run(capsys, "validate", SIMPLE)
+    assert code == 0 and out["valid"] is True
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["fit", "does-not-exist.json"],
+        ["fit", SIMPLE, "--fixed", "nope=1"],
+        ["fit", SIMPLE, "--fixed", "mu"],
+        ["cls", SIMPLE, "--test-stat", "bogus"],
+        ["bogus-command", SIMPLE],
+    ],
+)
+def test_bad_input_exits_2(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    assert main(argv) == 2
+
+
+def test_background_only_cls_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(ROOT / "tests" / "data" / "likelihoods" / "ATLAS-SUSY-2018-14__Comb_bkgonly.json")
+    with pytest.warns(UserWarning):
+        assert main(["cls", path]) == 2
+    assert "parameter of interest" in capsys.readouterr().err
