@@ -190,15 +190,11 @@ def scope_log_prob(scope: Scope, name: str) -> jax.Array:
     return jnp.broadcast_to(out, jnp.shape(next(iter(scope.observables.values()))))
 
 
-@register("binsampling")
+@register("binsampling", "binsampling_dist")
 class BinSampling(_BinSamplingBase):
     r"""Bin-averaged density :math:`p_b(x) = \frac{1}{\Delta_i}\int_{\text{bin } i} p(t)\,dt`.
 
-    ROOT ``RooBinSamplingPdf`` as ROOT 6.40 exports it (type ``binsampling``); the integral per
-    bin uses 32-point Gauss–Legendre. ROOT's own importer only knows ``binsampling_dist``.
+    ROOT ``RooBinSamplingPdf``. ROOT 6.40 exports it as ``binsampling`` while its importer only
+    reads ``binsampling_dist``; both spellings are read (and written back as read). The integral
+    per bin uses 32-point Gauss–Legendre.
     """
-
-
-@register("binsampling_dist")
-class BinSamplingDist(_BinSamplingBase):
-    """The same as :class:`BinSampling` under the type name ROOT's importer reads."""

@@ -100,7 +100,8 @@ class MixtureDist(Distribution):
 
 @register("extend_pdf")
 class ExtendPdf(Distribution):
-    """A density with an expected number of events ``norm`` (ROOT ``RooExtendPdf``)."""
+    r"""p(x) = ``pdf``(x) with expected events :math:`\nu` = ``norm`` (ROOT ``RooExtendPdf``);
+    paired with events it adds :math:`\nu - W\ln\nu`."""
 
     pdf: DistRef
     norm: Ref

@@ -153,7 +153,7 @@ def _not_a_knot(x0: np.ndarray, y0: np.ndarray) -> np.ndarray:
 
 @register("spline")
 class SplineFunction(Function):
-    r"""A cubic spline in one variable through the knots (``x0``, ``y0``) (ROOT ``RooSpline``).
+    r"""A cubic spline :math:`s(x)` through the knots (``x0``, ``y0``) (ROOT ``RooSpline``).
 
     ROOT ``RooSpline`` with ``interpolation: "poly3"`` builds a ``TSpline3`` without end-point
     conditions, which is de Boor's CUBSPL with the not-a-knot condition: that spline is used
@@ -243,7 +243,7 @@ class HistogramFunction(Function):
 
 @register("binwidth")
 class BinWidthFunction(Function):
-    r"""The volume of the bin of ``histogram`` containing the point, or its inverse.
+    r"""The bin volume :math:`V_i` of ``histogram`` at the point (bin i), or :math:`1/V_i`.
 
     ROOT ``RooBinWidthFunction`` (``histogram``: a histogram function, ``divideByBinWidth``:
     1/volume instead of the volume). Outside the binning the nearest bin's volume is used

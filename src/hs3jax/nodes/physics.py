@@ -37,7 +37,7 @@ class ResolutionModel(Distribution):
 
 @register("truth_model_function")
 class TruthModel(ResolutionModel):
-    """Perfect resolution, δ(t) (ROOT ``RooTruthModel``)."""
+    r"""Perfect resolution :math:`R(t) = \delta(t)` (ROOT ``RooTruthModel``)."""
 
     x: Observable
 
@@ -48,7 +48,7 @@ class TruthModel(ResolutionModel):
 
 @register("gauss_model_function")
 class GaussModel(ResolutionModel):
-    """Gaussian resolution N(t | mean, sigma) (ROOT ``RooGaussModel``)."""
+    r"""Gaussian resolution :math:`R(t) = \mathcal{N}(t\,|\,\mu, \sigma)` (ROOT ``RooGaussModel``)."""
 
     x: Observable
     mean: Ref = 0.0
