@@ -87,3 +87,18 @@ def test_background_only_cls_is_bad_input(capsys: pytest.CaptureFixture[str]) ->
     with pytest.warns(UserWarning):
         assert main(["cls", path]) == 2
     assert "parameter of interest" in capsys.readouterr().err
+
+
+def test_convert_round_trip(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    hs3 = tmp_path / "simple_hs3.json"
+    back = tmp_path / "simple_pyhf.json"
+    code, out, err = _run(capsys, "convert", SIMPLE, str(hs3), "--for-root")
+    assert code == 0 and out["to"] == "hs3" and "->" in err
+    code, out, _ = _run(capsys, "convert", str(hs3), str(back), "--to", "pyhf")
+    assert code == 0
+    again = json.loads(back.read_text())
+    assert {c["name"] for c in again["channels"]} == {
+        c["name"] for c in json.loads(Path(SIMPLE).read_text())["channels"]
+    }
+    code, _, err = _run(capsys, "convert", str(tmp_path / "missing.json"), str(back))
+    assert code == 2 and "no such file" in err

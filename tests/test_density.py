@@ -248,3 +248,31 @@ def test_events_are_data_arguments_not_constants() -> None:
     assert nll._cache_size() == before  # type: ignore[attr-defined]
     cut = norm.cdf(4.0, 0.4, 1.1) - norm.cdf(-4.0, 0.4, 1.1)
     assert value == pytest.approx(-np.sum(norm.logpdf(other, 0.4, 1.1) - np.log(cut)), rel=1e-13)
+
+
+def test_convolution_of_two_gaussians_is_a_gaussian() -> None:
+    """fft_conv_pdf computes the convolution integral: N(m1, s1) ⊗ N(m2, s2) = N(m1+m2, √(s1²+s2²)).
+
+    (ROOT's RooFFTConvPdf approximates it by FFT on a binned cyclic grid: on the conformance case
+    fftconv its densities differ from the exact convolution by up to 4 % in the tails.)
+    """
+    doc = _doc(
+        [
+            {"name": "g1", "type": "gaussian_dist", "x": "x", "mean": 1.0, "sigma": 0.8},
+            {"name": "g2", "type": "gaussian_dist", "x": "x", "mean": "shift", "sigma": 0.6},
+            {"name": "conv", "type": "fft_conv_pdf", "conv_var": "x", "pdf1": "g1", "pdf2": "g2"},
+        ],
+        {
+            "name": "d",
+            "type": "unbinned",
+            "axes": [{"name": "x", "min": -8.0, "max": 10.0}],
+            "entries": [[e] for e in EVENTS],
+        },
+        "conv",
+        pars={"shift": 0.3},
+    )
+    model = hs3jax.load(doc).model()
+    points = np.asarray([-1.0, 0.5, 1.3, 2.9])
+    mine = np.asarray(model.pdf("conv", {"x": points}))
+    exact = norm.pdf(points, 1.3, 1.0)  # the tails outside [-8, 10] are negligible here
+    np.testing.assert_allclose(mine, exact, rtol=1e-9)

@@ -69,6 +69,7 @@ OTHER_TESTS: dict[str, tuple[str, str]] = {
     ),
     "derivative": ("test_hs3_text_nodes.py", "test_integral_and_derivative"),
     "efficiency_product_pdf_dist": ("test_root_hs3.py", "test_conformance_numerical_normalisation"),
+    "fft_conv_pdf": ("test_density.py", "test_convolution_of_two_gaussians_is_a_gaussian"),
     "gamma_dist": ("test_node_library.py", "test_gamma_matches_scipy"),
     "gauss_model_function": (
         "test_density.py",

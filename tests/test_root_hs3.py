@@ -263,11 +263,21 @@ def test_conformance_landau_within_roots_approximation_error() -> None:
 def test_conformance_cases_not_supported_are_listed() -> None:
     """Every case of the corpus is checked above, except these (with the reason)."""
     not_supported = {
-        # RooFFTConvPdf: ROOT's FFT on a binned, cyclic grid; hs3jax has no fft_conv_pdf yet
-        "fftconv",
         # no likelihood or analysis in the file: only densities (HS3TestSuite backend covers it)
         "nomodelconfig_gaussian",
     }
-    checked = set(CONFORMANCE_CASES) | set(ROOT_NUMERICAL_NORMALISATION) | {"landau"}
+    checked = set(CONFORMANCE_CASES) | set(ROOT_NUMERICAL_NORMALISATION) | {"landau", "fftconv"}
     every = {p.stem for p in (CONFORMANCE / "cases").glob("*.json")}
     assert every - checked == not_supported
+
+
+def test_conformance_fft_convolution_is_roots_approximation() -> None:
+    """RooFFTConvPdf convolves by FFT on a binned, cyclic grid; hs3jax integrates (exact to
+    1e-9, tests/test_density.py). ROOT's densities on this case differ from the exact
+    convolution by 0.05 % near the peak and up to 4 % in the left tail: documented, not matched.
+    """
+    worst = 0.0
+    for model, name, points, pars, expected in _pdf_evals("fftconv"):
+        mine = np.asarray(model.pdf(name, points, pars))
+        worst = max(worst, float(np.max(np.abs(mine / np.asarray(expected) - 1))))
+    assert 1e-3 < worst < 5e-2

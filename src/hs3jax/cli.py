@@ -262,6 +262,15 @@ def _ranking(args: argparse.Namespace) -> dict[str, Any]:
     return {"model": model.name, **result.to_dict()}
 
 
+def _convert(args: argparse.Namespace) -> dict[str, Any]:
+    from hs3jax.workspace import dump
+
+    ws = _load(args)
+    dump(ws, args.out, to=args.to, for_root=args.for_root, analysis=args.analysis)
+    print(f"{args.file} ({ws.source_format}) -> {args.out} ({args.to})", file=sys.stderr)
+    return {"input": args.file, "output": args.out, "to": args.to, "for_root": args.for_root}
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hs3jax", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -275,6 +284,7 @@ def _parser() -> argparse.ArgumentParser:
         "significance": (_significance, "discovery significance from q0"),
         "scan": (_scan, "1-D profile likelihood scan"),
         "ranking": (_ranking, "impacts of the nuisance parameters on the POI, and pulls"),
+        "convert": (_convert, "write a workspace as HS3 (optionally for ROOT) or pyhf JSON"),
     }
     inference = {"fit", "cls", "limit", "significance", "scan", "ranking"}
     for name, (func, text) in commands.items():
@@ -313,6 +323,12 @@ def _parser() -> argparse.ArgumentParser:
             )
         if name == "ranking":
             cmd.add_argument("--top", type=int, default=15, help="rows shown on stderr")
+        if name == "convert":
+            cmd.add_argument("out", help="output JSON file")
+            cmd.add_argument("--to", default="hs3", choices=["hs3", "pyhf"])
+            cmd.add_argument(
+                "--for-root", action="store_true", help="HS3 that ROOT 6.40 imports and evaluates"
+            )
         cmd.set_defaults(func=func)
     return parser
 

@@ -10,13 +10,14 @@ once, so the function must broadcast over a leading axis (scalar fields arrive w
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar
 
 import jax
 from jax.typing import ArrayLike
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, PrivateAttr, model_validator
 
 __all__ = [
     "DistRef",
@@ -76,6 +77,7 @@ class Node(BaseModel):
 
     name: str
     type: str
+    _source: dict[str, Any] | None = PrivateAttr(default=None)
 
     @classmethod
     def ref_fields(cls) -> dict[str, RefSpec]:
@@ -104,8 +106,23 @@ class Node(BaseModel):
     def check(self) -> None:
         """Checks across fields, run after parsing; raise DocumentError with a relative path."""
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_source(cls, data: Any, handler: Any) -> Any:
+        node = handler(data)
+        if isinstance(data, dict) and isinstance(node, Node):
+            node._source = copy.deepcopy(data)
+        return node
+
     def to_dict(self) -> dict[str, Any]:
-        """The node as JSON data, with the keys it was read with (unknown keys included)."""
+        """The node as JSON data, with the keys it was read with (unknown keys included).
+
+        A node that still holds what it was read from is written back exactly as read (numbers
+        written as strings by ROOT stay strings, for instance); a changed node is dumped.
+        """
+        source = self._source
+        if source is not None and type(self).model_validate(source) == self:
+            return copy.deepcopy(source)
         return self.model_dump(by_alias=True, exclude_unset=True, mode="json")
 
 
