@@ -1,0 +1,168 @@
+"""hs3jax on the project's own ROOT 6.40 corpus of general (non-HistFactory) nodes.
+
+tests/data/root_nodes/<case>.json are exported unchanged by ``RooJSONFactoryWSTool``; ROOT's
+values (NLL at three parameter points, normalised densities) are in
+tests/reference/root/node_corpus_reference.json.  Both come from one command::
+
+    python3 tests/reference/root/make_node_corpus.py
+
+Pass rule of the HS3TestSuite: |2ΔNLL − 2ΔNLL_ROOT| ≤ 1e-7 + 1e-8 |2ΔNLL_ROOT|; densities
+rtol 1e-8, atol 1e-12.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import hs3jax
+from conftest import DATA, REFERENCE, read_json
+
+ATOL, RTOL = 1e-7, 1e-8
+CORPUS = DATA / "root_nodes"
+REF = read_json(REFERENCE / "root" / "node_corpus_reference.json")["cases"]
+CASES = sorted(REF)
+
+# case -> reason: where ROOT's own value is not exact (measured numbers in the reason)
+XFAIL: dict[str, str] = {
+    "argus_p07": (
+        "ROOT normalises RooArgusBG with p != 0.5 numerically with its default integrator: "
+        "ROOT's densities are off by a constant factor per point, relative -1.30e-4 / -6.46e-5 "
+        "/ -1.83e-4 at default/shift1/shift2 (max |Δ2ΔNLL| 0.026); hs3jax agrees with "
+        "scipy.integrate.quad to 2e-13, and so does ROOT with RooNumIntConfig epsRel 1e-13"
+    ),
+    "multivargauss_2d": (
+        "ROOT normalises RooMultiVarGaussian over R^2, ignoring the observable ranges, and by "
+        "2*pi*sqrt(det C)*(1 + 8.41e-9); hs3jax normalises over the domain "
+        "[-6,6]x[-5,5] (mass inside 1 - 3.6e-9 .. 1 - 4.4e-9): densities differ by 1.2e-8 "
+        "relative, |Δ2ΔNLL| up to 3.3e-7"
+    ),
+}
+
+
+def _model(case: str) -> hs3jax.Model:
+    ws = hs3jax.load(CORPUS / f"{case}.json")
+    return ws.model("simPdf_obsData")
+
+
+def _pars(model: hs3jax.Model, value: dict[str, Any]) -> dict[str, float]:
+    every = value["all_values"]
+    return {name: every[name] for name in model.parameters if name in every}
+
+
+def nll_deviation(case: str) -> float:
+    """max |2ΔNLL − 2ΔNLL_ROOT| over the points; asserts the pass rule."""
+    model = _model(case)
+    values = REF[case]["values"]
+    mine = np.asarray([float(model.nll(_pars(model, v))) for v in values])
+    theirs = np.asarray([v["nll"]["cpu_offset_none"] for v in values])
+    two_dnll, two_dnll_ref = 2 * (mine - mine[0]), 2 * (theirs - theirs[0])
+    diff = np.abs(two_dnll - two_dnll_ref)
+    assert np.all(diff <= ATOL + RTOL * np.abs(two_dnll_ref)), (diff, two_dnll_ref)
+    return float(diff.max())
+
+
+def pdf_deviation(case: str) -> float:
+    """max relative deviation of the normalised densities; asserts rtol 1e-8, atol 1e-12."""
+    model = _model(case)
+    worst = 0.0
+    for value in REF[case]["values"]:
+        pars = _pars(model, value)
+        for evals in value["pdf_evals"]:
+            points = {o: [x[i] for x in evals["x"]] for i, o in enumerate(evals["obs"])}
+            mine = np.asarray(model.pdf(evals["pdf"], points, pars))
+            expected = np.asarray(evals["value"])
+            worst = max(worst, float(np.max(np.abs(mine / expected - 1))))
+            np.testing.assert_allclose(mine, expected, rtol=1e-8, atol=1e-12)
+    return worst
+
+
+def test_corpus_complete() -> None:
+    """Every case exported, with the file present and ROOT's three points."""
+    assert len(CASES) >= 8
+    for case in CASES:
+        entry = REF[case]
+        assert entry["export"]["ok"], entry["export"]
+        assert not entry["export"]["nodes_without_type"]
+        assert (CORPUS / f"{case}.json").is_file()
+        assert [v["point"] for v in entry["values"]] == ["default", "shift1", "shift2"]
+        for v in entry["values"]:
+            nll = v["nll"]
+            assert abs(nll["cpu_offset_none"] - nll["legacy_offset_none"]) < 1e-9
+
+
+PARAMS = [
+    pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=XFAIL[c])) if c in XFAIL else c
+    for c in CASES
+]
+
+
+@pytest.mark.parametrize("case", PARAMS)
+def test_node_corpus_nll(case: str) -> None:
+    nll_deviation(case)
+
+
+@pytest.mark.parametrize("case", PARAMS)
+def test_node_corpus_pdf_values(case: str) -> None:
+    pdf_deviation(case)
+
+
+def _explained_by_normalisation(case: str, exact: Any) -> None:
+    """hs3jax's densities are exact (``exact(pars, evals)``) and ROOT's differ from them by one
+    constant factor per point, which accounts for ROOT's 2ΔNLL: NLL_ROOT − NLL = W ln(ratio)."""
+    model = _model(case)
+    values = REF[case]["values"]
+    weight = REF[case]["model"]["sum_entries"]
+    offsets, mine_nll = [], []
+    for value in values:
+        pars = _pars(model, value)
+        evals = value["pdf_evals"][0]
+        points = {o: [x[i] for x in evals["x"]] for i, o in enumerate(evals["obs"])}
+        mine = np.asarray(model.pdf(evals["pdf"], points, pars))
+        np.testing.assert_allclose(mine, exact(value, evals), rtol=1e-12)
+        ratio = mine / np.asarray(evals["value"])
+        np.testing.assert_allclose(ratio, ratio[0], rtol=1e-12)
+        offsets.append(weight * np.log(ratio[0]))
+        mine_nll.append(float(model.nll(pars)))
+    theirs = np.asarray([v["nll"]["cpu_offset_none"] for v in values])
+    explained = np.asarray(mine_nll) + np.asarray(offsets)
+    np.testing.assert_allclose(explained - explained[0], theirs - theirs[0], rtol=0, atol=1e-9)
+
+
+def test_argus_p07_roots_numerical_normalisation() -> None:
+    from scipy.integrate import quad
+
+    def exact(value: dict[str, Any], evals: dict[str, Any]) -> Any:
+        every = value["all_values"]
+        m0, c, p = every["m0"], every["c"], every["p"]
+
+        def argus(m: Any) -> Any:
+            t = 1 - (np.asarray(m) / m0) ** 2
+            return m * t**p * np.exp(c * t)
+
+        norm = quad(argus, 5.20, 5.29, epsabs=0, epsrel=1e-13, limit=200)[0]
+        xs = np.asarray([x[0] for x in evals["x"]])
+        np.testing.assert_allclose(argus(xs), evals["unnormalized"], rtol=1e-13)
+        return argus(xs) / norm
+
+    _explained_by_normalisation("argus_p07", exact)
+
+
+def test_multivargauss_roots_untruncated_normalisation() -> None:
+    from scipy.stats import multivariate_normal
+
+    cov = np.array([[1.0, 0.4], [0.4, 0.5]])
+
+    def exact(value: dict[str, Any], evals: dict[str, Any]) -> Any:
+        every = value["all_values"]
+        dist = multivariate_normal([every["mux"], every["muy"]], cov)
+        mass = dist.cdf([6, 5]) - dist.cdf([-6, 5]) - dist.cdf([6, -5]) + dist.cdf([-6, -5])
+        raw = dist.pdf(np.asarray(evals["x"]))
+        # ROOT: the untruncated density up to one constant factor, whatever the ranges
+        roots = raw / np.asarray(evals["value"])
+        np.testing.assert_allclose(roots, 1 + 8.40663e-9, rtol=1e-14)
+        return raw / mass
+
+    _explained_by_normalisation("multivargauss_2d", exact)
