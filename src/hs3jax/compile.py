@@ -766,29 +766,13 @@ def _density_term(
     binned_density: str = "bin_centres",
 ) -> _DensityTerm:
     """The points, weights and normalisation ranges of one (distribution, data) pair."""
-    if isinstance(datum, int | float):
-        observables = [o for o in _observables_of(node, graph)]
+    if isinstance(datum, int | float | PointData):
+        # one value: an inline number in the likelihood or point data
+        observables = list(_observables_of(node, graph))
+        what = f"point data {datum.name!r}" if isinstance(datum, PointData) else "an inline number"
         if len(observables) != 1:
             raise DocumentError(
-                f"an inline number can only be paired with a density in one observable; "
-                f"{node.type} {node.name!r} has {observables}",
-                file=file,
-                path=path,
-                expected="a dataset name",
-                found=datum,
-            )
-        obs = observables[0]
-        return _DensityTerm(
-            node.name,
-            {obs: np.asarray([float(datum)])},
-            np.ones(1),
-            {obs: ranges.get(obs, (-math.inf, math.inf))},
-        )
-    if isinstance(datum, PointData):
-        observables = [o for o in _observables_of(node, graph)]
-        if len(observables) != 1:
-            raise DocumentError(
-                f"point data {datum.name!r} needs a density in one observable; "
+                f"{what} can only be paired with a density in one observable; "
                 f"{node.type} {node.name!r} has {observables}",
                 file=file,
                 path=path,
@@ -796,9 +780,10 @@ def _density_term(
                 found=observables,
             )
         obs = observables[0]
+        value = datum.value if isinstance(datum, PointData) else float(datum)
         return _DensityTerm(
             node.name,
-            {obs: np.asarray([datum.value])},
+            {obs: np.asarray([value])},
             np.ones(1),
             {obs: ranges.get(obs, (-math.inf, math.inf))},
         )

@@ -10,7 +10,7 @@ normalised here to the codes of :mod:`hs3jax.nodes.histfactory.interpolation`.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -142,12 +142,11 @@ class NormSysData(_Keep):
     interpolation: Any = None
 
 
-class NormSys(_Modifier):
-    """Normalisation systematic: ν_s → f(α; lo, hi)·ν_s, Gaussian-constrained α."""
+class _Systematic(_Modifier):
+    """A modifier interpolating between down and up variations with a Gaussian-constrained α."""
 
-    type: Literal["normsys"]
+    default_code: ClassVar[str] = ""
     parameter: str | None = None
-    data: NormSysData
     interpolation: Any = None
     constraint_name: str | None = None
     constraint: str | None = None
@@ -156,8 +155,19 @@ class NormSys(_Modifier):
         return [self.parameter or f"alpha_{self.name}"]
 
     def code(self) -> str:
-        setting = self.interpolation if self.interpolation is not None else self.data.interpolation
-        return "5" if setting is None else interpolation_code(setting)
+        """The interpolation code: the modifier's key, else pyhs3's ``data.interpolation``,
+        else the default (ROOT 6.40 writes normsys with 5 and histosys without a key, 4)."""
+        data_setting = getattr(getattr(self, "data", None), "interpolation", None)
+        setting = self.interpolation if self.interpolation is not None else data_setting
+        return self.default_code if setting is None else interpolation_code(setting)
+
+
+class NormSys(_Systematic):
+    """Normalisation systematic: ν_s → f(α; lo, hi)·ν_s, Gaussian-constrained α."""
+
+    default_code: ClassVar[str] = "5"
+    type: Literal["normsys"]
+    data: NormSysData
 
 
 class Contents(_Keep):
@@ -170,22 +180,12 @@ class HistoSysData(_Keep):
     interpolation: Any = None
 
 
-class HistoSys(_Modifier):
+class HistoSys(_Systematic):
     """Shape systematic: ν_sb → ν_sb + δ_b(α; lo_b, hi_b), Gaussian-constrained α."""
 
+    default_code: ClassVar[str] = "4"
     type: Literal["histosys"]
-    parameter: str | None = None
     data: HistoSysData
-    interpolation: Any = None
-    constraint_name: str | None = None
-    constraint: str | None = None
-
-    def parameter_names(self, channel: str) -> list[str]:
-        return [self.parameter or f"alpha_{self.name}"]
-
-    def code(self) -> str:
-        setting = self.interpolation if self.interpolation is not None else self.data.interpolation
-        return "4" if setting is None else interpolation_code(setting)
 
 
 class ShapeSysData(_Keep):
