@@ -459,6 +459,10 @@ def compile_model(
 
     # models of one structure (a new signal patch changes templates, not structure) share one
     # set of functions, so JAX's compilation cache serves them all
+    density_static = [
+        (t.name, sorted(t.observables), t.ranges, t.bin_nodes, t.bin_log_weights)
+        for t in density_terms
+    ]
     key = _fingerprint(
         conventions,
         binned_density,
@@ -470,16 +474,12 @@ def compile_model(
         None if hf_program is None else _hf_structure(hf_program),
         function_groups,
         constraint_groups,
-        density_terms_static := [
-            (t.name, sorted(t.observables), t.ranges, t.bin_nodes, t.bin_log_weights)
-            for t in density_terms
-        ],
+        density_static,
         sorted((n, v) for n, v in all_nodes.items() if not isinstance(v, HistFactoryDist)),
         sorted(ranges.items()),
         sorted(binnings.items()),
         scope_constraints,
     )
-    del density_terms_static
     nll_fn, expected_fn, density_fn = _PROGRAMS.setdefault(key, (nll_fn, expected_fn, density_fn))
     while len(_PROGRAMS) > _PROGRAMS_MAX:
         _PROGRAMS.pop(next(iter(_PROGRAMS)))
