@@ -101,7 +101,7 @@ class _HistogramReader:
 
     def __call__(self, file: str, path: str, name: str) -> Histogram:
         try:
-            import uproot  # type: ignore[import-untyped]
+            import uproot
         except ImportError:  # pragma: no cover - depends on the environment
             raise FormatError(
                 "reading HistFactory XML needs uproot (pip install uproot)", show_found=False
