@@ -276,3 +276,40 @@ def test_convolution_of_two_gaussians_is_a_gaussian() -> None:
     mine = np.asarray(model.pdf("conv", {"x": points}))
     exact = norm.pdf(points, 1.3, 1.0)  # the tails outside [-8, 10] are negligible here
     np.testing.assert_allclose(mine, exact, rtol=1e-9)
+
+
+def test_error_paths_of_the_density_layer() -> None:
+    doc = _doc(
+        [{"name": "g", "type": "gaussian_dist", "x": "x", "mean": "mu", "sigma": "sigma"}],
+        BINNED,
+        "g",
+        pars={"mu": 0.5, "sigma": 1.2},
+    )
+    ws = hs3jax.load(doc)
+    with pytest.raises(hs3jax.ModelError, match="binned_density must be one of"):
+        ws.model(binned_density="bogus")
+    # a density with no closed-form integral needs a finite observable range
+    open_range = _doc(
+        [{"name": "f", "type": "generic_dist", "expression": "exp(-x*x)"}],
+        {"name": "d", "type": "unbinned", "axes": [{"name": "x"}], "entries": [[0.1]]},
+        "f",
+        pars={},
+    )
+    with pytest.raises(hs3jax.ModelError, match="finite range"):
+        hs3jax.load(open_range).model().nll()
+
+
+def test_json_patch_errors_name_the_problem(tmp_path: Any) -> None:
+    doc = _doc(
+        [{"name": "g", "type": "gaussian_dist", "x": "x", "mean": "mu", "sigma": 1.0}],
+        BINNED,
+        "g",
+        pars={"mu": 0.5},
+    )
+    with pytest.raises(hs3jax.FormatError, match="JSON Patch does not apply"):
+        hs3jax.load(doc, patches=[[{"op": "replace", "path": "/nope/0", "value": 1}]])
+    patch_file = tmp_path / "patch.json"
+    patch_file.write_text('{"op": "add"}')
+    with pytest.raises(hs3jax.FormatError, match="must be a list of operations") as info:
+        hs3jax.load(doc, patches=[str(patch_file)])
+    assert str(patch_file) in str(info.value)

@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import betainc, dawsn, log_ndtr, logsumexp
-from pydantic import field_validator
+from pydantic import BeforeValidator
 
 from hs3jax.registry import register
 from hs3jax.schema.base import Distribution, Observable, RefList, RefSpec
@@ -53,6 +53,10 @@ def literal_numbers(values: Any) -> Any:
     if not isinstance(values, list):
         return values
     return [float(v) if isinstance(v, str) and _NUMBER.match(v) else v for v in values]
+
+
+#: A reference list whose number-looking strings are literals (as ROOT writes coefficients).
+LiteralRefList = Annotated[RefList, BeforeValidator(literal_numbers)]
 
 
 def _horner(coefficients: jax.Array, x: jax.Array) -> jax.Array:
@@ -84,12 +88,7 @@ class PolynomialDist(Distribution):
     """
 
     x: Observable
-    coefficients: RefList
-
-    @field_validator("coefficients", mode="before")
-    @classmethod
-    def _literals(cls, value: Any) -> Any:
-        return literal_numbers(value)
+    coefficients: LiteralRefList
 
     @staticmethod
     def log_density(x: jax.Array, coefficients: jax.Array) -> jax.Array:  # type: ignore[override]
@@ -151,12 +150,7 @@ class ChebychevDist(Distribution):
     """
 
     x: Observable
-    coefficients: RefList
-
-    @field_validator("coefficients", mode="before")
-    @classmethod
-    def _literals(cls, value: Any) -> Any:
-        return literal_numbers(value)
+    coefficients: LiteralRefList
 
     @staticmethod
     def log_density_in_range(
@@ -230,12 +224,9 @@ class BernsteinPolyDist(Distribution):
     """
 
     x: Observable
-    coefficients: Annotated[list[str | float], RefSpec(many=True, pad=math.nan)]
-
-    @field_validator("coefficients", mode="before")
-    @classmethod
-    def _literals(cls, value: Any) -> Any:
-        return literal_numbers(value)
+    coefficients: Annotated[
+        list[str | float], RefSpec(many=True, pad=math.nan), BeforeValidator(literal_numbers)
+    ]
 
     @staticmethod
     def log_density_in_range(
@@ -284,13 +275,8 @@ class PowerSumDist(Distribution):
     """
 
     x: Observable
-    coefficients: RefList
-    exponents: RefList
-
-    @field_validator("coefficients", "exponents", mode="before")
-    @classmethod
-    def _literals(cls, value: Any) -> Any:
-        return literal_numbers(value)
+    coefficients: LiteralRefList
+    exponents: LiteralRefList
 
     @staticmethod
     def log_density(  # type: ignore[override]
@@ -425,12 +411,7 @@ class LegacyExpPolyDist(Distribution):
     """
 
     x: Observable
-    coefficients: RefList
-
-    @field_validator("coefficients", mode="before")
-    @classmethod
-    def _literals(cls, value: Any) -> Any:
-        return literal_numbers(value)
+    coefficients: LiteralRefList
 
     @staticmethod
     def log_density(x: jax.Array, coefficients: jax.Array) -> jax.Array:  # type: ignore[override]
