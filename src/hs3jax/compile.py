@@ -26,7 +26,7 @@ import networkx as nx
 import numpy as np
 from jax.scipy.special import logsumexp, xlogy
 
-from hs3jax.density import Scope, depends_on, evaluate_function
+from hs3jax.density import Scope, bin_quadrature, depends_on, evaluate_function
 from hs3jax.errors import DocumentError, MissingReferenceError, ModelError
 from hs3jax.graph import ModelGraph, build_graph
 from hs3jax.model import Model, unknown_name
@@ -88,7 +88,8 @@ class _DensityTerm:
     observables: dict[str, np.ndarray]
     weights: np.ndarray
     ranges: dict[str, tuple[float, float]]
-    # binned data in "integrated" mode: GL nodes per bin, (bins, points), and log-weights
+    # binned data in "integrated" mode: the first axis's GL nodes per bin, (bins, points)
+    # (the shape of the per-bin log-densities), and the log-weights of the tensor-product rule
     bin_nodes: np.ndarray | None = None
     bin_log_weights: np.ndarray | None = None
 
@@ -807,23 +808,14 @@ def _density_term(
             datum.weights if datum.weights is not None else np.ones(len(table)), dtype=np.float64
         )
     elif binned_density == "integrated":
-        if len(axes) != 1:
-            raise ModelError(
-                f"binned_density='integrated' supports one-dimensional binned data; "
-                f"{datum.name!r} has {len(axes)} axes"
-            )
-        edges = axes[0].bin_edges()
-        gx, gw = np.polynomial.legendre.leggauss(32)
-        half = 0.5 * np.diff(edges)
-        mid = 0.5 * (edges[1:] + edges[:-1])
-        nodes = mid[:, None] + half[:, None] * gx[None, :]
-        log_w = np.log(half[:, None] * gw[None, :])
+        # tensor-product Gauss–Legendre inside every bin, any number of axes
+        per_axis, log_w = bin_quadrature([a.bin_edges() for a in axes])
         return _DensityTerm(
             node.name,
-            {names[0]: nodes.ravel()},
+            {name: n.ravel() for name, n in zip(names, per_axis, strict=True)},
             np.asarray(datum.contents, dtype=np.float64),
             term_ranges,
-            nodes,
+            per_axis[0],
             log_w,
         )
     else:
