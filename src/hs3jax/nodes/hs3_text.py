@@ -23,7 +23,14 @@ import numpy as np
 from jax.scipy.linalg import solve_triangular
 from jax.scipy.special import logsumexp
 
-from hs3jax.density import Scope, depends_on, gauss_legendre, log_normalisation_nd
+from hs3jax.density import (
+    Scope,
+    bin_quadrature,
+    depends_on,
+    flat_bin_index,
+    gauss_legendre,
+    log_normalisation_nd,
+)
 from hs3jax.errors import ModelError
 from hs3jax.nodes.basic import log_gauss_mass, poisson_logpmf
 from hs3jax.nodes.composite import MixtureDist
@@ -430,108 +437,112 @@ class RateDensityDist(Distribution):
         return _density_integral(str(self.density), self.x, scope, lo, hi)
 
 
-def _one_axis(axes: list[Axis] | None, name: str, kind: str) -> Axis:
-    if not axes:
-        raise ModelError(f"{kind} {name!r} needs 'axes' (the binning)")
-    if len(axes) != 1:
-        raise ModelError(
-            f"{kind} {name!r}: only one-dimensional binnings are supported (got {len(axes)} axes)"
-        )
-    return axes[0]
-
-
-def _bin_log_fractions(log_nu: jax.Array, edges: np.ndarray, x: jax.Array) -> jax.Array:
-    """ln(ν_b / Σν) of the bin b containing each point x (−inf outside the binning)."""
-    log_total = logsumexp(log_nu)
-    idx = jnp.clip(jnp.searchsorted(jnp.asarray(edges), x, side="right") - 1, 0, len(edges) - 2)
-    inside = (x >= edges[0]) & (x <= edges[-1])
-    return jnp.where(inside, log_nu[idx] - log_total, -jnp.inf)
-
-
-def _bin_integrals(log_f: Callable[[jax.Array], jax.Array], edges: np.ndarray) -> jax.Array:
-    """ln ∫_bin exp(log_f) for every bin, by Gauss–Legendre quadrature inside each bin."""
-    x, w = np.polynomial.legendre.leggauss(16)
-    half = 0.5 * np.diff(edges)
-    mid = 0.5 * (edges[1:] + edges[:-1])
-    panels = 8
-    sub = np.linspace(-1.0, 1.0, panels + 1)
-    sub_mid = 0.5 * (sub[1:] + sub[:-1])
-    sub_half = 0.5 * np.diff(sub)
-    local = (sub_mid[:, None] + sub_half[:, None] * x[None, :]).ravel()
-    local_w = (sub_half[:, None] * w[None, :]).ravel()
-    nodes = mid[:, None] + half[:, None] * local[None, :]  # (bins, points)
-    logw = np.log(half[:, None] * local_w[None, :])
-    values = log_f(jnp.asarray(nodes.ravel())).reshape(nodes.shape)
-    return logsumexp(values + jnp.asarray(logw), axis=1)
+def _bin_log_integrals(
+    log_f: Callable[[dict[str, jax.Array]], jax.Array],
+    names: Sequence[str],
+    edges: Sequence[np.ndarray],
+) -> jax.Array:
+    r"""ln ∫_b exp(log_f) for every bin b of a tensor-product binning (row-major, first axis
+    slowest), by Gauss–Legendre quadrature inside each bin (8 panels × 16 nodes in 1-D, the
+    tensor rule of :func:`hs3jax.density.bin_quadrature` in N-D)."""
+    one_axis = len(edges) == 1
+    per_axis, log_w = bin_quadrature(edges, 16 if one_axis else None, 8 if one_axis else 1)
+    points = {n: jnp.asarray(a.ravel()) for n, a in zip(names, per_axis, strict=True)}
+    values = jnp.broadcast_to(log_f(points), (log_w.size,)).reshape(log_w.shape)
+    return logsumexp(values + jnp.asarray(log_w), axis=1)
 
 
 class _BinCounts:
     """Shared behaviour of the two bin-count distributions (a mixin, not a node)."""
 
     name: str
+    type: str
     axes: list[Axis] | None
 
-    def _edges(self) -> np.ndarray:
-        return _one_axis(self.axes, self.name, "bincounts distribution").bin_edges()
+    def _binning(self, scope: Scope) -> list[Axis]:
+        """The binning: ``axes``, else (HS3 2.1.2) the axes of a binned underlying dist."""
+        if self.axes:
+            return list(self.axes)
+        child = scope.nodes.get(str(getattr(self, "dist", "")))
+        data = getattr(child, "data", None)
+        if data is not None and getattr(data, "axes", None):
+            return list(data.axes)
+        raise ModelError(
+            f"{self.type} {self.name!r} needs 'axes' (the binning), unless its 'dist' is binned"
+        )
 
-    def _axis_name(self) -> str:
-        return _one_axis(self.axes, self.name, "bincounts distribution").name
-
-    def _log_nu(self, scope: Scope) -> jax.Array:  # pragma: no cover - abstract
+    def _log_nu(self, scope: Scope, binning: list[Axis]) -> jax.Array:  # pragma: no cover
         raise NotImplementedError
 
     def log_prob(self, scope: Scope) -> jax.Array:
-        x = scope.observables.get(self._axis_name())
-        if x is None:
-            raise ModelError(
-                f"{self.name!r}: observable {self._axis_name()!r} of its binning is not bound"
-            )
-        return _bin_log_fractions(self._log_nu(scope), self._edges(), x)
+        binning = self._binning(scope)
+        missing = [a.name for a in binning if a.name not in scope.observables]
+        if missing:
+            raise ModelError(f"{self.name!r}: observables {missing} of its binning are not bound")
+        log_nu = self._log_nu(scope, binning)
+        edges = [a.bin_edges() for a in binning]
+        flat, inside = flat_bin_index(edges, [scope.observables[a.name] for a in binning])
+        return jnp.where(inside, log_nu[flat] - logsumexp(log_nu), -jnp.inf)
 
     def expected_events(self, scope: Scope) -> jax.Array | None:
-        return jnp.exp(logsumexp(self._log_nu(scope)))
+        return jnp.exp(logsumexp(self._log_nu(scope, self._binning(scope))))
 
 
 @register("bincounts_extended_dist")
 class BinCountsExtendedDist(_BinCounts, Distribution):
     r"""Bin counts of a Poisson point process: :math:`\prod_b \mathrm{Pois}(n_b\,|\,\nu_b)`,
-    :math:`\nu_b = \lambda\int_b m(y)\,dy`.
+    :math:`\nu_b = \lambda\int_b m(\mathbf{y})\,d\mathbf{y}`.
 
-    HS3 text 2.1.2 ``bincounts_extended_dist`` (``rate``: λ, ``dist``: m, ``axes``: the binning,
-    one axis). ``log_prob`` at a point is :math:`\ln(\nu_b/\sum\nu)` for the bin b containing it
-    and ``expected_events`` is :math:`\sum_b\nu_b`, so paired with binned data (points at the bin
-    centres, weights n_b) the likelihood is :math:`\sum_b n_b\ln\nu_b - \sum_b\nu_b`: the Poisson
-    product up to the constant :math:`\sum_b\ln n_b!`. m is normalised over the observable's
-    range; the bin integrals are Gauss–Legendre quadratures (8 × 16 nodes per bin).
+    HS3 text 2.1.2 ``bincounts_extended_dist`` (``rate``: λ, ``dist``: m, ``axes``: the
+    binning in one or more dimensions, optional when m is binned: then m's binning).
+    ``log_prob`` at a point is :math:`\ln(\nu_b/\sum\nu)` for the bin b containing it and
+    ``expected_events`` is :math:`\sum_b\nu_b`, so paired with binned data (points at the bin
+    centres, weights n_b) the likelihood is :math:`\sum_b n_b\ln\nu_b - \sum_b\nu_b`: the
+    Poisson product up to the constant :math:`\sum_b\ln n_b!`. m is normalised over the
+    product of the observables' ranges; the bin integrals are Gauss–Legendre quadratures
+    (8 × 16 nodes per bin in 1-D, 16 × 16 in 2-D, 8³ in 3-D).
     """
 
     rate: Ref
     dist: DistRef
     axes: list[Axis] | None = None
 
-    def _log_nu(self, scope: Scope) -> jax.Array:
-        obs = self._axis_name()
+    def _log_nu(self, scope: Scope, binning: list[Axis]) -> jax.Array:
+        names = [a.name for a in binning]
 
-        def log_m(t: jax.Array) -> jax.Array:
-            return scope.with_observables({obs: t}).log_prob(self.dist)
+        def log_m(points: dict[str, jax.Array]) -> jax.Array:
+            return scope.with_observables(points).log_prob(self.dist)
 
-        return jnp.log(scope.value(self.rate)) + _bin_integrals(log_m, self._edges())
+        log_rate = jnp.log(scope.value(self.rate))
+        return log_rate + _bin_log_integrals(log_m, names, [a.bin_edges() for a in binning])
 
 
 @register("bincounts_density_dist")
 class BinCountsDensityDist(_BinCounts, Distribution):
-    r"""Bin counts with rates :math:`\nu_b = \int_b f(y)\,dy` of a rate density f.
+    r"""Bin counts with rates :math:`\nu_b = \int_b f(\mathbf{y})\,d\mathbf{y}` of a rate
+    density f.
 
     HS3 text 2.1.2 ``bincounts_density_dist`` (``x``, ``density``, ``axes``); likelihood and
-    quadrature as :class:`BinCountsExtendedDist`.
+    quadrature as :class:`BinCountsExtendedDist`. With several ``axes`` the random variables
+    are the axes (``x`` names one of them).
     """
 
     x: Annotated[str, RefSpec(observable=True)]
     density: Ref
     axes: list[Axis] | None = None
 
-    def _log_nu(self, scope: Scope) -> jax.Array:
-        def log_f(t: jax.Array) -> jax.Array:
-            return jnp.log(scope.with_observables({self.x: t}).value(self.density))
+    def observables(self) -> tuple[str, ...]:
+        return tuple(a.name for a in self.axes) if self.axes else (self.x,)
 
-        return _bin_integrals(log_f, self._edges())
+    def _log_nu(self, scope: Scope, binning: list[Axis]) -> jax.Array:
+        names = [a.name for a in binning]
+        if self.x not in names:
+            raise ModelError(
+                f"bincounts_density_dist {self.name!r}: x = {self.x!r} is not an axis of its "
+                f"binning {names}"
+            )
+
+        def log_f(points: dict[str, jax.Array]) -> jax.Array:
+            return jnp.log(scope.with_observables(points).value(self.density))
+
+        return _bin_log_integrals(log_f, names, [a.bin_edges() for a in binning])
