@@ -1,7 +1,7 @@
 """Synthetic pyhf workspaces for benchmarks.
 
-``make_workspace(n_channels)`` returns a pyhf JSON workspace (a dict) with ``n_channels`` channels
-of ``n_bins`` bins each and five samples per channel:
+``make_workspace(n_channels, n_bins, n_samples)`` returns a pyhf JSON workspace (a dict) with
+``n_channels`` channels of ``n_bins`` bins each and ``n_samples`` (at least 5) samples per channel:
 
 * ``signal``: a bump; ``normfactor`` ``mu`` (the POI), ``lumi``, shared ``normsys`` ``sig_xsec``.
 * ``bkg_a``: falling; ``lumi``, shared ``normsys`` ``bkg_a_xsec`` and ``det_eff``, shared
@@ -12,12 +12,18 @@ of ``n_bins`` bins each and five samples per channel:
   ``shapesys_chN``.
 * ``bkg_d``: small; shared ``normsys`` ``det_eff``, per-channel ``normsys`` ``bkg_d_norm_chN``,
   ``staterror``.
+* ``bkg_x5`` ... ``bkg_x{n_samples-1}`` (only when ``n_samples > 5``): minor backgrounds, each
+  with ``lumi``, a shared ``normsys`` ``bkg_xK_xsec``, a per-channel ``normsys``
+  ``bkg_xK_norm_chN`` and ``staterror``.
+
+Sizes: ``n_parameters(15, 8) == 292`` (the issue's 292-parameter model);
+``make_workspace(20, 50, 15)`` has 20 x 50 bins, 15 samples and 2,277 parameters.
 
 Yields are positive and plausible; observations are Poisson draws around the ``mu = 1``
 expectation. Everything is drawn from a seeded numpy RNG, so the same arguments give the same
 workspace.
 
-Command line: ``python benchmarks/synthetic.py 10 -o ws10.json``.
+Command line: ``python benchmarks/synthetic.py 10 --bins 50 --samples 15 -o ws.json``.
 """
 
 from __future__ import annotations
@@ -37,11 +43,14 @@ def _r(values: np.ndarray) -> list[float]:
 
 
 def make_workspace(
-    n_channels: int, n_bins: int = 10, seed: int = 0, name: str | None = None
+    n_channels: int, n_bins: int = 10, n_samples: int = 5, seed: int = 0, name: str | None = None
 ) -> dict[str, Any]:
-    """A pyhf workspace dict with ``n_channels`` channels of ``n_bins`` bins."""
+    """A pyhf workspace dict with ``n_channels`` channels of ``n_bins`` bins and ``n_samples``
+    samples per channel."""
     if n_channels < 1 or n_bins < 1:
         raise ValueError("n_channels and n_bins must be positive")
+    if n_samples < 5:
+        raise ValueError("n_samples must be at least 5 (signal and four backgrounds)")
     rng = np.random.default_rng(seed)
     x = (np.arange(n_bins) + 0.5) / n_bins  # bin centres on [0, 1]
     channels = []
@@ -126,6 +135,22 @@ def make_workspace(
                 ],
             },
         ]
+        for k in range(5, n_samples):  # minor backgrounds, drawn after the base ones
+            bkg_x = scale * rng.uniform(1.0, 5.0) * np.exp(-rng.uniform(0.0, 2.0) * x) * jitter()
+            stat_x = np.sqrt(bkg_x) * rng.uniform(0.1, 0.3, n_bins)
+            lo_hi = round(rng.uniform(0.8, 0.95), 4), round(rng.uniform(1.05, 1.2), 4)
+            samples.append(
+                {
+                    "name": f"bkg_x{k}",
+                    "data": _r(bkg_x),
+                    "modifiers": [
+                        {"name": "lumi", "type": "lumi", "data": None},
+                        normsys(f"bkg_x{k}_xsec", 0.9, 1.1),
+                        normsys(f"bkg_x{k}_norm_{ch}", *lo_hi),
+                        {"name": f"staterror_{ch}", "type": "staterror", "data": _r(stat_x)},
+                    ],
+                }
+            )
         channels.append({"name": ch, "samples": samples})
         expected = np.array([s["data"] for s in samples]).sum(axis=0)
         observations.append({"name": ch, "data": [float(v) for v in rng.poisson(expected)]})
@@ -155,21 +180,24 @@ def make_workspace(
     }
 
 
-def n_parameters(n_channels: int, n_bins: int = 10) -> int:
-    """Number of parameters of ``make_workspace(n_channels, n_bins)``: seven shared
+def n_parameters(n_channels: int, n_bins: int = 10, n_samples: int = 5) -> int:
+    """Number of parameters of ``make_workspace(n_channels, n_bins, n_samples)``: seven shared
     (mu, lumi, sig_xsec, bkg_a_xsec, det_eff, jes, bkg_c_xsec) plus per channel three
-    nuisance parameters and ``2 * n_bins`` gammas (staterror and shapesys)."""
-    return 7 + n_channels * (3 + 2 * n_bins)
+    nuisance parameters and ``2 * n_bins`` gammas (staterror and shapesys), plus per extra
+    sample one shared and ``n_channels`` per-channel normsys parameters."""
+    extra = n_samples - 5
+    return 7 + n_channels * (3 + 2 * n_bins) + extra * (1 + n_channels)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("n_channels", type=int)
     ap.add_argument("--bins", type=int, default=10)
+    ap.add_argument("--samples", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("-o", "--output", help="write here (default: stdout)")
     args = ap.parse_args()
-    text = json.dumps(make_workspace(args.n_channels, args.bins, args.seed), indent=1)
+    text = json.dumps(make_workspace(args.n_channels, args.bins, args.samples, args.seed), indent=1)
     if args.output:
         with open(args.output, "w") as fh:
             fh.write(text + "\n")
