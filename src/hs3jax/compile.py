@@ -309,6 +309,7 @@ def compile_model(
             constraint_names,
             event_terms,
             file,
+            integrated=binned_density == "integrated",
         )
 
     data_observables = {a.name for d in doc.data for a in getattr(d, "axes", [])}
@@ -565,19 +566,36 @@ def _split_term(
     constraints: list[str],
     events: list[Any],
     file: str | None,
+    integrated: bool = False,
 ) -> None:
-    """Sort one (distribution, data) pair into HistFactory channels, constraints and events."""
+    """Sort one (distribution, data) pair into HistFactory channels, constraints and events.
+
+    ``integrated``: binned data enter bin-integrated, where ln ∫_b Π p_i ≠ Σ ln ∫_b p_i, so a
+    product's factors in the data's observables stay together as one term.
+    """
     observables = {a.name for a in getattr(datum, "axes", [])}
     if isinstance(node, ProductDist):
+        dependent = [
+            f
+            for f in node.factors
+            if isinstance(graph.node(f), HistFactoryDist)
+            or set(_observables_of(graph.node(f), graph)) & observables
+        ]
         for factor in node.factors:
-            child = graph.node(factor)
-            depends = isinstance(child, HistFactoryDist) or bool(
-                set(_observables_of(child, graph)) & observables
-            )
-            if depends:
-                _split_term(child, datum, path, graph, hf_channels, constraints, events, file)
-            elif factor not in constraints:
+            if factor not in dependent and factor not in constraints:
                 constraints.append(factor)
+        if (
+            integrated
+            and isinstance(datum, BinnedData)
+            and len(dependent) > 1
+            and not any(isinstance(graph.node(f), HistFactoryDist) for f in dependent)
+        ):
+            events.append((node, datum, path))  # its log_prob skips the constraint factors
+            return
+        for factor in dependent:
+            _split_term(
+                graph.node(factor), datum, path, graph, hf_channels, constraints, events, file
+            )
         return
     if isinstance(node, HistFactoryDist):
         if not isinstance(datum, BinnedData):
