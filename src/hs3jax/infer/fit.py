@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import jax
@@ -19,6 +19,7 @@ import numpy as np
 
 from hs3jax.errors import ModelError
 from hs3jax.infer.minimize import Method, Minimum, minimize, objective
+from hs3jax.infer.minos import MinosError, profile_intervals
 from hs3jax.model import Model
 
 __all__ = ["FitResult", "fit", "fixed_poi_fit", "setup"]
@@ -46,6 +47,8 @@ class FitResult:
         fixed: names of the parameters held fixed.
         method: the minimiser that produced the minimum.
         seconds: wall time of the fit.
+        minos: ``{name: MinosError}`` profile-likelihood intervals, for the parameters
+            requested with ``fit(..., minos=...)`` (empty otherwise).
     """
 
     parameters: tuple[str, ...]
@@ -62,6 +65,7 @@ class FitResult:
     fixed: tuple[str, ...]
     method: str
     seconds: float
+    minos: dict[str, MinosError] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (lists for arrays)."""
@@ -79,6 +83,7 @@ class FitResult:
             "fixed": list(self.fixed),
             "method": self.method,
             "seconds": self.seconds,
+            "minos": {k: v.to_dict() for k, v in self.minos.items()},
         }
 
 
@@ -154,6 +159,7 @@ def fit(
     inputs: Pytree = None,
     method: Method = "lbfgsb",
     hessian: bool = True,
+    minos: bool | Sequence[str] = False,
 ) -> FitResult:
     """Maximum-likelihood fit: θ̂ = argmin_θ −ln L(θ; data) within :attr:`Model.bounds`.
 
@@ -166,6 +172,8 @@ def fit(
         method: ``"lbfgsb"`` (scipy L-BFGS-B, JAX gradients) or ``"minuit"`` (iminuit MIGRAD);
             either is followed by exact-Hessian Newton polishing.
         hessian: compute the covariance (skip for speed when only the minimum is needed).
+        minos: profile-likelihood (MINOS-style) intervals, 2ΔNLL = 1 along the profile
+            (:mod:`hs3jax.infer.minos`): ``True`` for every free parameter, or a list of names.
 
     Raises:
         FitFailed: no attempt converged (the message lists each attempt).
@@ -177,9 +185,22 @@ def fit(
     start, mask = setup(model, init, fixed)
     t0 = time.perf_counter()
     minimum = minimize(model, start, mask, data, inputs, method=method)
-    return result_from_minimum(
-        model, minimum, mask, data, inputs, time.perf_counter() - t0, hessian=hessian
+    result = result_from_minimum(
+        model, minimum, mask, data, inputs, time.perf_counter() - t0, hessian=hessian or bool(minos)
     )
+    if not minos:
+        return result
+    names = (
+        [n for n, free in zip(model.parameters, mask, strict=True) if free]
+        if minos is True
+        else [str(n) for n in minos]
+    )
+    for n in names:
+        model.index(n)  # unknown names: a clear error before any profile fit
+    intervals = profile_intervals(
+        model, names, result.x, result.nll, result.errors, mask, data, inputs, method=method
+    )
+    return replace(result, minos=intervals, seconds=time.perf_counter() - t0)
 
 
 def fixed_poi_fit(
