@@ -265,6 +265,10 @@ def compile_model(
     analysis_domains = (
         [domains[n] for n in (analysis.domains or []) if n in domains]
         if analysis is not None
+        # without an analysis, ROOT's "default_domain" holds the ranges; its other domains are
+        # named ranges (of an integral), not normalisation ranges
+        else [domains["default_domain"]]
+        if "default_domain" in domains
         else list(doc.domains)
     )
     ranges: dict[str, tuple[float, float]] = {}
@@ -366,6 +370,16 @@ def compile_model(
         for g in constraint_groups
     ]
     resolved = {name: int(fix(np.asarray([i]))[0]) for name, i in values.index.items()}
+    named_domains = {
+        d.name: {
+            a.name: (
+                -math.inf if a.min is None else float(a.min),
+                math.inf if a.max is None else float(a.max),
+            )
+            for a in d.axes
+        }
+        for d in doc.domains
+    }
     binnings: dict[str, np.ndarray] = {}
     for datum in doc.data:
         for axis in getattr(datum, "axes", []):
@@ -383,7 +397,7 @@ def compile_model(
         vec = jnp.concatenate([pars, aux[:n_explicit], jnp.asarray(constants)])
         for group in function_groups:
             if group.gather is None:
-                scope = Scope(vec, resolved, all_nodes, {}, ranges)
+                scope = Scope(vec, resolved, all_nodes, {}, ranges, binnings, named_domains)
                 out = jnp.stack([jnp.reshape(evaluate_function(n, scope), ()) for n in group.nodes])
             else:
                 stacked = group.cls.value(**group.gather.inputs(vec))
@@ -401,7 +415,7 @@ def compile_model(
                 vec, data["main"], aux[n_explicit:], hf_inputs
             )
         if scope_constraints:
-            scope = Scope(vec, resolved, all_nodes, {}, ranges, binnings)
+            scope = Scope(vec, resolved, all_nodes, {}, ranges, binnings, named_domains)
             for cname in scope_constraints:
                 total = total + jnp.sum(scope.log_prob(cname))
         for group in constraint_groups:
@@ -419,6 +433,7 @@ def compile_model(
                 {k: points[k] for k in term.observables},
                 {**ranges, **term.ranges},
                 binnings,
+                named_domains,
             )
             weights = points["weights"]
             expected: jax.Array | None = scope.with_observables({}).expected_events(term.name)
@@ -450,6 +465,7 @@ def compile_model(
             {k: jnp.asarray(v, dtype=jnp.float64) for k, v in points.items()},
             observable_ranges,
             binnings,
+            named_domains,
         )
         return scope.log_prob(name)
 
@@ -480,6 +496,7 @@ def compile_model(
         sorted((n, v) for n, v in all_nodes.items() if not isinstance(v, HistFactoryDist)),
         sorted(ranges.items()),
         sorted(binnings.items()),
+        sorted((k, sorted(v.items())) for k, v in named_domains.items()),
         scope_constraints,
     )
     nll_fn, expected_fn, density_fn = _PROGRAMS.setdefault(key, (nll_fn, expected_fn, density_fn))

@@ -23,6 +23,7 @@ import numpy as np
 from jax.scipy.special import logsumexp
 
 from hs3jax.errors import ModelError
+from hs3jax.model import unknown_name
 from hs3jax.schema.base import Distribution, Function, Node
 
 __all__ = [
@@ -142,7 +143,9 @@ class Scope:
     ``values``: the value vector; ``index``: name -> position in it (parameters, global
     observables, precomputed functions); ``nodes``: name -> document node; ``observables``:
     observable name -> array of points (all of one shape, broadcasting); ``ranges``: observable
-    name -> (lo, hi) normalisation range.
+    name -> (lo, hi) normalisation range; ``binnings``: observable name -> bin edges;
+    ``domains``: the document's named domains, domain name -> variable name -> (lo, hi) (ROOT's
+    named ranges, used by ``integral`` over a ``domain``).
     """
 
     values: jax.Array
@@ -151,10 +154,29 @@ class Scope:
     observables: dict[str, jax.Array]
     ranges: Mapping[str, tuple[float, float]]
     binnings: Mapping[str, np.ndarray] = field(default_factory=dict)
+    domains: Mapping[str, Mapping[str, tuple[float, float]]] = field(default_factory=dict)
     _memo: dict[str, jax.Array] = field(default_factory=dict)
 
     def with_observables(self, observables: dict[str, jax.Array]) -> Scope:
-        return Scope(self.values, self.index, self.nodes, observables, self.ranges, self.binnings)
+        return Scope(
+            self.values,
+            self.index,
+            self.nodes,
+            observables,
+            self.ranges,
+            self.binnings,
+            self.domains,
+        )
+
+    def integration_range(self, variable: str, domain: str | None = None) -> tuple[float, float]:
+        """(lo, hi) of ``variable`` in the named ``domain`` if it bounds it, else its range."""
+        if domain is not None:
+            if domain not in self.domains:
+                raise ModelError(unknown_name(domain, list(self.domains), "domain"))
+            bounds = self.domains[domain]
+            if variable in bounds:
+                return bounds[variable]
+        return self.ranges.get(variable, (-math.inf, math.inf))
 
     def value(self, ref: str | float) -> jax.Array:
         """The value of a reference: literal, observable, parameter or function."""

@@ -303,12 +303,17 @@ def _integrand_value(name: str, scope: Scope) -> jax.Array:
 
 @register("integral")
 class IntegralFunction(Function):
-    r""":math:`\int f\,d\mathbf{v}` over the ranges of ``variables`` (ROOT ``RooRealIntegral``).
+    r""":math:`\int_D f\,d\mathbf{v}` over ``variables`` (ROOT ``RooRealIntegral``).
 
-    ``integrand``: a function (or a distribution: its normalised density); ``variables``: the
-    integration variables, over their ranges (data axes, else domains), by tensor-product
-    Gauss–Legendre quadrature (64 × 16 nodes in 1-D). A named ``domain`` (ROOT's range name)
-    is not supported: the full ranges are used and an error is raised if one is given.
+    Keys as ROOT 6.40 writes them (the HS3 text has no ``integral``): ``integrand``, a function
+    (or a distribution: its density normalised over the variables' full ranges, as ROOT's
+    ``normalization`` set gives); ``variables``, the integration variables; ``domain``
+    (optional), the name of a ``product_domain`` of the document bounding them (ROOT's named
+    range, ``createIntegral(x, NormSet(x), Range("sig"))``); variables it does not bound, and
+    all variables without a ``domain``, run over their ranges (data axes, else domains).
+    Tensor-product Gauss–Legendre quadrature (64 × 16 nodes in 1-D). Difference from ROOT: a
+    distribution integrand without ``normalization`` is still normalised here (ROOT integrates
+    the class's unnormalised shape, e.g. ``RooGaussian`` without its 1/(√(2π)σ)).
     """
 
     integrand: Ref
@@ -322,10 +327,8 @@ class IntegralFunction(Function):
             yield Reference(self.integrand, ("integrand",))
 
     def evaluate(self, scope: Scope) -> jax.Array:
-        if self.domain is not None:
-            raise ModelError(f"integral {self.name!r}: named domains are not supported")
         names = [str(v) for v in self.variables]
-        bounds = [scope.ranges.get(n, (-math.inf, math.inf)) for n in names]
+        bounds = [scope.integration_range(n, self.domain) for n in names]
         for n, (lo, hi) in zip(names, bounds, strict=True):
             if not (math.isfinite(lo) and math.isfinite(hi)):
                 raise ModelError(f"integral {self.name!r}: {n!r} needs a finite range")
