@@ -52,8 +52,9 @@ from hs3jax.nodes.polynomials import (  # noqa: E402
 from hs3jax.nodes.shapes import (  # noqa: E402
     ArgusDist,
     BifurGaussDist,
-    CrystalBallDist,
-    DoubleSidedCrystalBallDist,
+    CBShape,
+    OneTailCrystalBall,
+    TwoTailCrystalBall,
 )
 
 CONFORMANCE = Path(__file__).parent / "data" / "conformance"
@@ -162,7 +163,7 @@ ROOT_CASES: dict[str, tuple[type, Callable[[dict[str, float]], Params]]] = {
         lambda v: {"mean": v["mean"], "sigmaL": v["sigL"], "sigmaR": v["sigR"]},
     ),
     "cbshape": (
-        CrystalBallDist,
+        CBShape,
         lambda v: {"m0": v["m0"], "sigma": v["sigma"], "alpha": v["alpha"], "n": v["n"]},
     ),
     "chebychev": (ChebychevDist, lambda v: {"coefficients": [v["a0"], v["a1"]]}),
@@ -330,11 +331,52 @@ DSCB_POINTS = [
 ]
 
 
+ONE_TAIL_POINTS = [
+    {"m0": 0.2, "sigma_L": 1.1, "sigma_R": 0.8, "alpha": 1.4, "n": 3.0},
+    {"m0": -0.3, "sigma_L": 0.7, "sigma_R": 1.5, "alpha": -0.8, "n": 1.2},
+    {"m0": 0.0, "sigma_L": 1.0, "sigma_R": 1.3, "alpha": -2.5, "n": 0.6},
+]
+
+
+@pytest.mark.parametrize("params", ONE_TAIL_POINTS)
+def test_one_tail_crystal_ball_matches_numpy_and_quad(params: dict[str, float]) -> None:
+    """ROOT's single-tail RooCrystalBall: alpha_R -> inf for alpha >= 0, mirrored for alpha < 0
+    (the tail on the high side), written independently in numpy."""
+    lo, hi = -10.0, 10.0
+    x = np.linspace(-9.5, 9.5, 31)
+    side = "L" if params["alpha"] >= 0 else "R"
+    two = {
+        "m0": params["m0"],
+        "sigma_L": params["sigma_L"],
+        "sigma_R": params["sigma_R"],
+        "alpha_L": 1e3,
+        "n_L": 2.0,
+        "alpha_R": 1e3,
+        "n_R": 2.0,
+        f"alpha_{side}": abs(params["alpha"]),
+        f"n_{side}": params["n"],
+    }
+    reference = _dscb_numpy(x, two)
+    shape = np.exp(np.asarray(log_density(OneTailCrystalBall, x, lo, hi, params)))
+    np.testing.assert_allclose(shape, reference, rtol=1e-13)
+    norm = scipy.integrate.quad(
+        lambda t: float(_dscb_numpy(np.array(t), two)),
+        lo,
+        hi,
+        points=[params["m0"]],
+        epsabs=0.0,
+        epsrel=1e-13,
+        limit=400,
+    )[0]
+    got = np.exp(np.asarray(log_normalised(OneTailCrystalBall, x, lo, hi, params)))
+    np.testing.assert_allclose(got, reference / norm, rtol=1e-10)
+
+
 @pytest.mark.parametrize("params", DSCB_POINTS)
 def test_double_sided_crystal_ball_matches_numpy_and_quad(params: dict[str, float]) -> None:
     lo, hi = -10.0, 10.0
     x = np.linspace(-9.5, 9.5, 31)
-    shape = np.exp(np.asarray(log_density(DoubleSidedCrystalBallDist, x, lo, hi, params)))
+    shape = np.exp(np.asarray(log_density(TwoTailCrystalBall, x, lo, hi, params)))
     np.testing.assert_allclose(shape, _dscb_numpy(x, params), rtol=1e-13)
     norm = scipy.integrate.quad(
         lambda t: float(_dscb_numpy(np.array(t), params)),
@@ -345,7 +387,7 @@ def test_double_sided_crystal_ball_matches_numpy_and_quad(params: dict[str, floa
         epsrel=1e-13,
         limit=400,
     )[0]
-    got = np.exp(np.asarray(log_normalised(DoubleSidedCrystalBallDist, x, lo, hi, params)))
+    got = np.exp(np.asarray(log_normalised(TwoTailCrystalBall, x, lo, hi, params)))
     np.testing.assert_allclose(got, _dscb_numpy(x, params) / norm, rtol=1e-10)
 
 
@@ -363,8 +405,8 @@ def test_double_sided_reduces_to_root_validated_one_sided() -> None:
         "alpha_R": 50.0,
         "n_R": 2.0,
     }
-    a = np.asarray(log_normalised(CrystalBallDist, x, lo, hi, one))
-    b = np.asarray(log_normalised(DoubleSidedCrystalBallDist, x, lo, hi, two))
+    a = np.asarray(log_normalised(CBShape, x, lo, hi, one))
+    b = np.asarray(log_normalised(TwoTailCrystalBall, x, lo, hi, two))
     np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-13)
 
 
@@ -373,11 +415,11 @@ def test_crystal_ball_matches_scipy_and_negative_alpha_mirrors() -> None:
     lo, hi = -400.0, 60.0
     params = {"m0": 0.5, "sigma": 1.3, "alpha": 1.1, "n": 4.0}
     x = np.linspace(-20.0, 5.0, 26)
-    got = np.exp(np.asarray(log_normalised(CrystalBallDist, x, lo, hi, params)))
+    got = np.exp(np.asarray(log_normalised(CBShape, x, lo, hi, params)))
     dist = scipy.stats.crystalball(beta=1.1, m=4.0, loc=0.5, scale=1.3)
     np.testing.assert_allclose(got, _scipy_truncated(dist, x, lo, hi), rtol=1e-10)
     mirrored = {**params, "alpha": -1.1, "m0": -0.5}
-    flip = np.exp(np.asarray(log_normalised(CrystalBallDist, -x, -hi, -lo, mirrored)))
+    flip = np.exp(np.asarray(log_normalised(CBShape, -x, -hi, -lo, mirrored)))
     np.testing.assert_allclose(flip, got, rtol=1e-12)
 
 
@@ -386,19 +428,17 @@ def test_crystal_ball_uses_roots_n_equals_one_switch() -> None:
     lo, hi = -10.0, 10.0
     alpha, n = 1.0, 1.0 + 5e-6
     base = {"m0": 0.0, "sigma": 1.0, "alpha": alpha}
-    inside = float(log_integral(CrystalBallDist, lo, hi, {**base, "n": n}))
+    inside = float(log_integral(CBShape, lo, hi, {**base, "n": n}))
     a = (n / alpha) ** n * math.exp(-0.5 * alpha**2)
     b = n / alpha - alpha
     tail = a * (math.log(b - lo) - math.log(b + alpha))
     gauss = math.sqrt(math.pi / 2) * (math.erf(hi / math.sqrt(2)) - math.erf(-alpha / math.sqrt(2)))
     assert inside == pytest.approx(math.log(tail + gauss), rel=1e-14)
-    true_inside = math.log(quad_integral(CrystalBallDist, lo, hi, {**base, "n": n}, (-alpha,)))
+    true_inside = math.log(quad_integral(CBShape, lo, hi, {**base, "n": n}, (-alpha,)))
     assert 1e-8 < abs(inside - true_inside) < 1e-4  # the documented deviation of ROOT's switch
     just_out = {**base, "n": 1.0 + 2e-5}
-    true_out = math.log(quad_integral(CrystalBallDist, lo, hi, just_out, (-alpha,)))
-    assert float(log_integral(CrystalBallDist, lo, hi, just_out)) == pytest.approx(
-        true_out, rel=1e-12
-    )
+    true_out = math.log(quad_integral(CBShape, lo, hi, just_out, (-alpha,)))
+    assert float(log_integral(CBShape, lo, hi, just_out)) == pytest.approx(true_out, rel=1e-12)
 
 
 def test_relativistic_breit_wigner_formula() -> None:
@@ -507,7 +547,7 @@ SPECS: dict[str, Spec] = {
         lambda p: (p["mean"],),
     ),
     "crystalball_dist": Spec(
-        CrystalBallDist,
+        CBShape,
         -10.0,
         10.0,
         [
@@ -519,7 +559,18 @@ SPECS: dict[str, Spec] = {
         _cb_breaks,
     ),
     "crystalball_doublesided_dist": Spec(
-        DoubleSidedCrystalBallDist, -10.0, 10.0, DSCB_POINTS, [-6.0, 0.1, 2.5], _dscb_breaks
+        TwoTailCrystalBall, -10.0, 10.0, DSCB_POINTS, [-6.0, 0.1, 2.5], _dscb_breaks
+    ),
+    "crystalball_one_tail": Spec(
+        OneTailCrystalBall,
+        -10.0,
+        10.0,
+        ONE_TAIL_POINTS,
+        [-6.0, 0.1, 2.5],
+        lambda p: (
+            p["m0"],
+            p["m0"] - p["alpha"] * (p["sigma_L"] if p["alpha"] > 0 else p["sigma_R"]),
+        ),
     ),
     "bifurkated_gaussian_dist": Spec(
         BifurGaussDist,

@@ -317,6 +317,7 @@ def compile_model(
         )
 
     data_observables = {a.name for d in doc.data for a in getattr(d, "axes", [])}
+    data_observables |= set(graph.nodes_of_kind("observable"))  # integrated-out variables too
     function_groups = _lower_functions(graph, values, data_observables)
     hf_program: HistFactoryProgram | None = None
     if hf_channels:

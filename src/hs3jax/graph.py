@@ -117,12 +117,17 @@ def build_graph(
             )
         stack.append(name)
 
+    # variables a node integrates out (a projection's observables) are observables, not parameters
+    integrated: set[str] = set()
     while stack:
         name = stack.pop()
         if name in graph and graph.nodes[name].get("node") is not None:
             continue
         node, path = table[name]
         graph.add_node(name, kind=node.kind, node=node, path=path)
+        bound = getattr(node, "integration_variables", None)
+        if callable(bound):
+            integrated.update(bound())
         for ref in node.references():
             ref_path = (*path, *ref.path)
             if ref.name in table:
@@ -152,6 +157,10 @@ def build_graph(
                 if ref.name not in graph:
                     graph.add_node(ref.name, kind=kind, node=None, path=ref_path)
                 graph.add_edge(ref.name, name, path=ref_path)
+
+    for name in integrated:
+        if name in graph and graph.nodes[name]["kind"] == "parameter":
+            graph.nodes[name]["kind"] = "observable"
 
     try:
         cycle = nx.find_cycle(graph)

@@ -12,6 +12,7 @@ from hs3jax.nodes import (
     math_functions,
     physics,
     polynomials,
+    projection,
     shapes,
 )
 from hs3jax.nodes.histfactory import dist as histfactory_dist
@@ -29,5 +30,6 @@ __all__ = [
     "math_functions",
     "physics",
     "polynomials",
+    "projection",
     "shapes",
 ]

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from pydantic import BaseModel
 
 from hs3jax.density import Scope, gauss_legendre, tensor_grid
 from hs3jax.errors import ModelError
@@ -40,6 +41,7 @@ __all__ = [
     "Interpolation0D",
     "PiecewiseInterpolation",
     "SplineFunction",
+    "StepFunction",
     "WeightedSumFunction",
 ]
 
@@ -139,11 +141,10 @@ class PiecewiseInterpolation(Function):
 
 
 def _not_a_knot(x0: np.ndarray, y0: np.ndarray) -> np.ndarray:
-    """Coefficients (n−1, 4) of the not-a-knot cubic spline through (x0, y0) (numpy)."""
+    """Coefficients (n−1, 4) of the not-a-knot cubic spline through (x0, y0), highest power
+    first; the last cubic also serves beyond the last knot (``TSpline3::Eval``)."""
     from scipy.interpolate import CubicSpline
 
-    if len(x0) < 2:
-        raise ModelError("a spline needs at least two knots")
     if len(x0) == 2:
         slope = (y0[1] - y0[0]) / (x0[1] - x0[0])
         return np.asarray([[0.0, 0.0, slope, y0[0]]])
@@ -151,17 +152,57 @@ def _not_a_knot(x0: np.ndarray, y0: np.ndarray) -> np.ndarray:
     return np.asarray(cs.c.T)
 
 
+def _natural_quintic(x0: np.ndarray, y0: np.ndarray) -> np.ndarray:
+    r"""Coefficients (n, 6) of the natural quintic spline through (x0, y0), highest power first.
+
+    ``TSpline5`` without end conditions is the natural quintic spline: the third and fourth
+    derivatives vanish at both end knots (CERNLIB QUINAT). Rows 0..n−2 are the pieces between
+    knots (the first one also serves below the first knot); row n−1 is ``TSpline5::Eval``'s
+    continuation beyond the last knot, the Taylor polynomial there, which is quadratic:
+    :math:`y_n + s'(x_n)\,d + s''(x_n)\,d^2/2`.
+    """
+    from scipy.interpolate import PPoly, make_interp_spline
+
+    ends = [(3, 0.0), (4, 0.0)]
+    try:
+        spline = make_interp_spline(x0, y0, k=5, bc_type=(ends, ends))
+    except ValueError as exc:
+        raise ModelError(f"cannot build a quintic spline through {len(x0)} knots: {exc}") from exc
+    pieces = PPoly.from_spline(spline)
+    starts = np.searchsorted(pieces.x, x0[:-1], side="right") - 1
+    inner = np.asarray(pieces.c)[:, starts].T
+    last = [0.0, 0.0, 0.0, float(spline(x0[-1], 2)) / 2.0, float(spline(x0[-1], 1)), y0[-1]]
+    return np.vstack([inner, np.asarray(last)[None, :]])
+
+
+#: spline ``interpolation`` -> (coefficient builder, rows not used for the last interval)
+_SPLINES: dict[str, tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], int]] = {
+    "poly3": (_not_a_knot, 2),
+    "poly5": (_natural_quintic, 1),
+}
+
+
 @register("spline")
 class SplineFunction(Function):
-    r"""A cubic spline :math:`s(x)` through the knots (``x0``, ``y0``) (ROOT ``RooSpline``).
+    r"""A spline :math:`s(x)` through the knots (``x0``, ``y0``) (ROOT ``RooSpline``): on each
+    knot interval :math:`s(x) = \sum_k c_{ik}(x - x_i)^k`.
 
-    ROOT ``RooSpline`` with ``interpolation: "poly3"`` builds a ``TSpline3`` without end-point
-    conditions, which is de Boor's CUBSPL with the not-a-knot condition: that spline is used
-    here (coefficients computed once with ``scipy.interpolate.CubicSpline``), extrapolated with
-    the first/last cubic outside the knots as ``TSpline3::Eval``. With ``logx`` the variable
-    enters as ln x, with ``logy`` the result is exp(spline) (the knots are taken as written,
-    i.e. already in the transformed space, as ``TSpline::GetKnot`` exports them).
-    ``"poly5"`` (``TSpline5``) is not implemented.
+    * ``interpolation: "poly3"`` (default): ROOT's ``TSpline3`` without end-point conditions,
+      which is de Boor's CUBSPL with the not-a-knot condition (as
+      ``scipy.interpolate.CubicSpline(bc_type="not-a-knot")``), extrapolated with the
+      first/last cubic outside the knots (``TSpline3::Eval``).
+    * ``"poly5"``: ROOT's ``TSpline5`` without end conditions, the natural quintic spline
+      (third and fourth derivatives zero at the end knots; ``scipy.interpolate.
+      make_interp_spline(k=5)`` with those conditions), extrapolated with the first quintic
+      below the first knot and with the quadratic Taylor polynomial at the last knot above it
+      (``TSpline5::Eval``).
+
+    ``logx``/``logy`` as ROOT 6.40's ``RooSpline`` means them: its knots are
+    :math:`(\ln x_0, \ln y_0)` (written so, from ``TSpline::GetKnot``, and read as written) and
+    ``RooSpline::evaluate`` returns :math:`s(e^x)` with ``logx`` (x itself is exponentiated,
+    not its logarithm taken) and :math:`e^{s(\cdot)}` with ``logy``. Coefficients are computed once (scipy) from the literal knots; the
+    value is a JAX function of x. Checked against ROOT 6.40 (own corpus ``spline_mean_width``:
+    poly5 between and on both sides of the knots, poly3 with logx and logy).
     """
 
     x: Ref
@@ -171,21 +212,47 @@ class SplineFunction(Function):
     logx: bool | None = None
     logy: bool | None = None
 
-    def evaluate(self, scope: Scope) -> jax.Array:
-        if self.interpolation not in (None, "poly3"):
-            raise ModelError(
-                f"spline {self.name!r}: interpolation {self.interpolation!r} is not supported "
-                "(only 'poly3', ROOT's TSpline3)"
+    def check(self) -> None:
+        from hs3jax.errors import DocumentError
+
+        if (self.interpolation or "poly3") not in _SPLINES:
+            raise DocumentError(
+                f"spline {self.name!r}: unknown interpolation {self.interpolation!r}",
+                path=("interpolation",),
+                expected="'poly3' (TSpline3) or 'poly5' (TSpline5)",
+                found=self.interpolation,
+                known=list(_SPLINES),
             )
+        if len(self.x0) != len(self.y0) or len(self.x0) < 2:
+            raise DocumentError(
+                f"spline {self.name!r} needs at least two knots and one y0 per x0",
+                path=("y0",),
+                expected=f"{len(self.x0)} numbers (one per x0, at least 2)",
+                found=len(self.y0),
+            )
+        if np.any(np.diff(np.asarray(self.x0, dtype=np.float64)) <= 0):
+            raise DocumentError(
+                f"spline {self.name!r}: the knots x0 must increase strictly",
+                path=("x0",),
+                expected="strictly increasing numbers",
+                found=self.x0,
+            )
+
+    def evaluate(self, scope: Scope) -> jax.Array:
+        build, unused = _SPLINES[self.interpolation or "poly3"]
         x0 = np.asarray(self.x0, dtype=np.float64)
-        coef = jnp.asarray(_not_a_knot(x0, np.asarray(self.y0, dtype=np.float64)))
+        coef = jnp.asarray(build(x0, np.asarray(self.y0, dtype=np.float64)))
         t = scope.value(self.x)
         if self.logx:
-            t = jnp.log(t)
-        idx = jnp.clip(jnp.searchsorted(jnp.asarray(x0), t, side="right") - 1, 0, len(x0) - 2)
+            # RooSpline::evaluate: the spline of (ln x0, ln y0) is evaluated at exp(x)
+            t = jnp.exp(t)
+        last = len(x0) - unused
+        idx = jnp.clip(jnp.searchsorted(jnp.asarray(x0), t, side="right") - 1, 0, last)
         d = t - jnp.asarray(x0)[idx]
         c = coef[idx]
-        y = ((c[..., 0] * d + c[..., 1]) * d + c[..., 2]) * d + c[..., 3]
+        y = c[..., 0]
+        for k in range(1, coef.shape[1]):
+            y = y * d + c[..., k]
         return jnp.exp(y) if self.logy else y
 
 
@@ -388,3 +455,65 @@ def _jvp_derivative(g: Callable[[jax.Array], jax.Array]) -> Callable[[jax.Array]
         return out
 
     return dg
+
+
+class _Binning(BaseModel):
+    """The binning of a step function in the shape of histogram data (``axes``)."""
+
+    axes: list[Axis]
+
+
+@register("step")
+class StepFunction(Function):
+    r"""A step function: the parameter of the bin containing the point,
+    :math:`f(\mathbf{x}) = \gamma_{b(\mathbf{x})}`.
+
+    ROOT ``ParamHistFunc`` as ROOT 6.40 writes it (HS3 ``step``: ``axes``, the binning;
+    ``parameters``, one name or number per bin, row-major with the first axis slowest as
+    ``RooDataHist`` orders bins; ``variables``, the axes' variables). 0 outside the binning
+    (ROOT's variables cannot leave their range). Its integral over the binning is
+    :math:`\sum_b \gamma_b V_b`; densities built on it (``weighted_sum_dist``) integrate it
+    exactly, with the bin edges as quadrature panel edges. Checked against ROOT 6.40 (own
+    corpus ``step_realsumpdf``).
+    """
+
+    axes: list[Axis]
+    parameters: Refs
+    variables: list[str] | None = None
+
+    @property
+    def data(self) -> _Binning:
+        """The binning as histogram data: density nodes integrate bin by bin through it."""
+        return _Binning(axes=self.axes)
+
+    def references(self) -> Iterator[Reference]:
+        yield from super().references()
+        for i, axis in enumerate(self.axes):
+            yield Reference(axis.name, ("axes", i, "name"))
+
+    def check(self) -> None:
+        from hs3jax.errors import DocumentError
+
+        n = int(np.prod([len(a.bin_edges()) - 1 for a in self.axes]))
+        if n != len(self.parameters):
+            raise DocumentError(
+                f"step {self.name!r} has {len(self.parameters)} parameters for {n} bins",
+                path=("parameters",),
+                expected=f"{n} names or numbers, one per bin",
+                found=len(self.parameters),
+            )
+        names = [a.name for a in self.axes]
+        if self.variables is not None and list(self.variables) != names:
+            raise DocumentError(
+                f"step {self.name!r}: variables {self.variables} differ from the axes {names}",
+                path=("variables",),
+                expected=f"the axes' names {names}",
+                found=self.variables,
+            )
+
+    def evaluate(self, scope: Scope) -> jax.Array:
+        flat, inside, _, _ = _bin_index(self.axes, scope)
+        heights = jnp.stack(
+            [jnp.asarray(scope.value(p), dtype=jnp.float64) for p in self.parameters]
+        )
+        return jnp.where(inside, heights[flat], 0.0)

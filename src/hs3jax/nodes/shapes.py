@@ -9,15 +9,25 @@ closed form of ``ln ∫_lo^hi exp(log_density) dx``. Values and gradients are Na
 from __future__ import annotations
 
 import math
+from typing import Annotated, Any
 
 import jax
 import jax.numpy as jnp
 from jax.scipy.special import gammainc, gammaincc, gammaln, logsumexp, ndtr
 
+from hs3jax.density import Scope, leaf_log_prob
 from hs3jax.registry import register
-from hs3jax.schema.base import Distribution, Observable, Ref
+from hs3jax.schema.base import Distribution, Observable, Ref, RefSpec
 
-__all__ = ["ArgusDist", "BifurGaussDist", "CrystalBallDist", "DoubleSidedCrystalBallDist"]
+__all__ = [
+    "ArgusDist",
+    "BifurGaussDist",
+    "CBShape",
+    "CrystalBallDist",
+    "DoubleSidedCrystalBallDist",
+    "OneTailCrystalBall",
+    "TwoTailCrystalBall",
+]
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 #: ROOT's RooCBShape/RooCrystalBall switch to the n = 1 (logarithmic) tail integral below this
@@ -87,8 +97,7 @@ def _logsum(*terms: jax.Array) -> jax.Array:
     return logsumexp(stacked, axis=0)
 
 
-@register("crystalball_dist")
-class CrystalBallDist(Distribution):
+class CBShape(Distribution):
     r"""One-sided Crystal Ball shape (ROOT ``RooCBShape``): with :math:`t = (m-m_0)/\sigma`,
     :math:`t \to -t` when :math:`\alpha < 0`,
 
@@ -97,13 +106,14 @@ class CrystalBallDist(Distribution):
         A\,(B - t)^{-n} & t < -|\alpha| \end{cases},\quad
         A = \left(\tfrac{n}{|\alpha|}\right)^n e^{-\alpha^2/2},\quad B = \tfrac{n}{|\alpha|}-|\alpha|.
 
-    A negative α puts the tail on the high side (ROOT's convention). HS3 ``crystalball_dist`` as
-    ROOT 6.40 writes ``RooCBShape`` (keys ``m``, ``m0``, ``sigma``, ``alpha``, ``n``).
-    ``log_density`` is ROOT's unnormalised shape (peak value 1). The integral reproduces
+    A negative α puts the tail on the high side (ROOT's convention). This is what HS3
+    ``crystalball_dist`` means with the keys ROOT 6.40 writes for ``RooCBShape`` (``m``, ``m0``,
+    ``sigma``, ``alpha``, ``n``; see :class:`CrystalBallDist`). ``log_density`` is ROOT's
+    unnormalised shape (peak value 1). The integral reproduces
     ``RooCBShape::analyticalIntegral`` (``RooFit::Detail::MathFuncs::cbShapeIntegral``),
     including its n = 1 formula for :math:`|n-1| < 10^{-5}`; ROOT's rounded constants
     (``sqrtPiOver2 = 1.2533141373``, ``sqrt2 = 1.4142135624``) change its value by < 3e-11
-    relative and are not copied.
+    relative and are not copied. Not registered: the evaluation behind ``crystalball_dist``.
     """
 
     m: Observable
@@ -145,8 +155,66 @@ class CrystalBallDist(Distribution):
         return _logsum(gauss, tail)
 
 
-@register("crystalball_doublesided_dist")
-class DoubleSidedCrystalBallDist(Distribution):
+def _asymmetric_cb_log_density(
+    m: jax.Array,
+    m0: jax.Array,
+    sigma_L: jax.Array,
+    sigma_R: jax.Array,
+    alpha_L: jax.Array,
+    n_L: jax.Array,
+    alpha_R: jax.Array,
+    n_R: jax.Array,
+    has_left: jax.Array,
+    has_right: jax.Array,
+) -> jax.Array:
+    """ln of ROOT's unnormalised ``RooCrystalBall`` shape; a side without a tail (``has_*``
+    false) is Gaussian to infinity."""
+    a_l = jnp.abs(alpha_L)
+    a_r = jnp.abs(alpha_R)
+    t = (m - m0) / jnp.where(m < m0, jnp.abs(sigma_L), jnp.abs(sigma_R))
+    left = has_left & (t < -a_l)
+    right = has_right & (t > a_r)
+    core = -0.5 * t * t
+    tail_l = _cb_tail_log(jnp.where(left, t, -a_l - 1.0), a_l, n_L)
+    tail_r = _cb_tail_log(jnp.where(right, -t, -a_r - 1.0), a_r, n_R)
+    return jnp.where(left, tail_l, jnp.where(right, tail_r, core))
+
+
+def _asymmetric_cb_log_integral(
+    lo: jax.Array,
+    hi: jax.Array,
+    m0: jax.Array,
+    sigma_L: jax.Array,
+    sigma_R: jax.Array,
+    alpha_L: jax.Array,
+    n_L: jax.Array,
+    alpha_R: jax.Array,
+    n_R: jax.Array,
+    has_left: jax.Array,
+    has_right: jax.Array,
+) -> jax.Array:
+    """ln ∫_lo^hi of :func:`_asymmetric_cb_log_density` (``RooCrystalBall::analyticalIntegral``)."""
+    s_l = jnp.abs(sigma_L)
+    s_r = jnp.abs(sigma_R)
+    a_l = jnp.abs(alpha_L)
+    a_r = jnp.abs(alpha_R)
+    tmin = (lo - m0) / jnp.where(lo < m0, s_l, s_r)
+    tmax = (hi - m0) / jnp.where(hi < m0, s_l, s_r)
+    left = _log_cb_tail_integral(
+        s_l, a_l, n_L, tmin, jnp.minimum(tmax, -a_l), has_left & (tmin < -a_l)
+    )
+    right = _log_cb_tail_integral(
+        s_r, a_r, n_R, -tmax, jnp.minimum(-tmin, -a_r), has_right & (tmax > a_r)
+    )
+    # the Gaussian core reaches to -inf / +inf on a side without a tail
+    c_lo = jnp.where(has_left, jnp.maximum(tmin, -a_l), tmin)
+    c_hi = jnp.where(has_right, jnp.minimum(tmax, a_r), tmax)
+    core_l = _log_gauss_piece(s_l, c_lo, jnp.minimum(c_hi, 0.0), (c_lo < 0) & (c_hi > c_lo))
+    core_r = _log_gauss_piece(s_r, jnp.maximum(c_lo, 0.0), c_hi, (c_hi > 0) & (c_hi > c_lo))
+    return _logsum(left, right, core_l, core_r)
+
+
+class TwoTailCrystalBall(Distribution):
     r"""Double-sided Crystal Ball with an asymmetric core (ROOT ``RooCrystalBall``): with
     :math:`t = (m - m_0)/\sigma_L` for :math:`m < m_0` and :math:`(m-m_0)/\sigma_R` otherwise,
 
@@ -156,12 +224,11 @@ class DoubleSidedCrystalBallDist(Distribution):
         \quad A_i = \left(\tfrac{n_i}{\alpha_i}\right)^{n_i} e^{-\alpha_i^2/2},
         \ B_i = \tfrac{n_i}{\alpha_i} - \alpha_i
 
-    (:math:`\alpha_i` taken in absolute value, as ROOT does). HS3
-    ``crystalball_doublesided_dist`` with the keys ROOT 6.40's export table gives
-    (``m``, ``m0``, ``sigma_L``, ``sigma_R``, ``alpha_L``, ``n_L``, ``alpha_R``, ``n_R``).
-    ``log_density`` is ROOT's unnormalised shape; the integral reproduces
-    ``RooCrystalBall::analyticalIntegral`` including the n = 1 switch at
-    :math:`|n_i - 1| < 10^{-5}`.
+    (:math:`\alpha_i` and :math:`\sigma_i` taken in absolute value, as ROOT does); the HS3
+    text's ``CrystalBallPdf``. ``log_density`` is ROOT's unnormalised shape; the integral
+    reproduces ``RooCrystalBall::analyticalIntegral`` including the n = 1 switch at
+    :math:`|n_i - 1| < 10^{-5}`. Not registered: the evaluation behind ``crystalball_dist``
+    (HS3-text keys) and ``crystalball_doublesided_dist``.
     """
 
     m: Observable
@@ -184,15 +251,10 @@ class DoubleSidedCrystalBallDist(Distribution):
         alpha_R: jax.Array,
         n_R: jax.Array,
     ) -> jax.Array:
-        a_l = jnp.abs(alpha_L)
-        a_r = jnp.abs(alpha_R)
-        t = (m - m0) / jnp.where(m < m0, jnp.abs(sigma_L), jnp.abs(sigma_R))
-        left = t < -a_l
-        right = t > a_r
-        core = -0.5 * t * t
-        tail_l = _cb_tail_log(jnp.where(left, t, -a_l - 1.0), a_l, n_L)
-        tail_r = _cb_tail_log(jnp.where(right, -t, -a_r - 1.0), a_r, n_R)
-        return jnp.where(left, tail_l, jnp.where(right, tail_r, core))
+        yes = jnp.asarray(True)
+        return _asymmetric_cb_log_density(
+            m, m0, sigma_L, sigma_R, alpha_L, n_L, alpha_R, n_R, yes, yes
+        )
 
     @staticmethod
     def log_integral(  # type: ignore[override]
@@ -206,19 +268,219 @@ class DoubleSidedCrystalBallDist(Distribution):
         alpha_R: jax.Array,
         n_R: jax.Array,
     ) -> jax.Array:
-        s_l = jnp.abs(sigma_L)
-        s_r = jnp.abs(sigma_R)
-        a_l = jnp.abs(alpha_L)
-        a_r = jnp.abs(alpha_R)
-        tmin = (lo - m0) / jnp.where(lo < m0, s_l, s_r)
-        tmax = (hi - m0) / jnp.where(hi < m0, s_l, s_r)
-        left = _log_cb_tail_integral(s_l, a_l, n_L, tmin, jnp.minimum(tmax, -a_l), tmin < -a_l)
-        right = _log_cb_tail_integral(s_r, a_r, n_R, -tmax, jnp.minimum(-tmin, -a_r), tmax > a_r)
-        c_lo = jnp.maximum(tmin, -a_l)
-        c_hi = jnp.minimum(tmax, a_r)
-        core_l = _log_gauss_piece(s_l, c_lo, jnp.minimum(c_hi, 0.0), (c_lo < 0) & (c_hi > c_lo))
-        core_r = _log_gauss_piece(s_r, jnp.maximum(c_lo, 0.0), c_hi, (c_hi > 0) & (c_hi > c_lo))
-        return _logsum(left, right, core_l, core_r)
+        yes = jnp.asarray(True)
+        return _asymmetric_cb_log_integral(
+            lo, hi, m0, sigma_L, sigma_R, alpha_L, n_L, alpha_R, n_R, yes, yes
+        )
+
+
+class OneTailCrystalBall(Distribution):
+    r"""ROOT ``RooCrystalBall`` with one tail: :class:`TwoTailCrystalBall` without the right tail
+    (:math:`\alpha_R \to \infty`) when :math:`\alpha \ge 0`; for :math:`\alpha < 0` the tail
+    (:math:`|\alpha|`, n) is on the high side instead and the low side is Gaussian, as
+    ``RooCrystalBall::evaluate`` swaps them (``RooCBShape``'s convention). With
+    :math:`\sigma_L = \sigma_R` it equals :class:`CBShape`. Not registered.
+    """
+
+    m: Observable
+    m0: Ref
+    sigma_L: Ref
+    sigma_R: Ref
+    alpha: Ref
+    n: Ref
+
+    @staticmethod
+    def log_density(  # type: ignore[override]
+        m: jax.Array,
+        m0: jax.Array,
+        sigma_L: jax.Array,
+        sigma_R: jax.Array,
+        alpha: jax.Array,
+        n: jax.Array,
+    ) -> jax.Array:
+        left = alpha >= 0
+        return _asymmetric_cb_log_density(m, m0, sigma_L, sigma_R, alpha, n, alpha, n, left, ~left)
+
+    @staticmethod
+    def log_integral(  # type: ignore[override]
+        lo: jax.Array,
+        hi: jax.Array,
+        m0: jax.Array,
+        sigma_L: jax.Array,
+        sigma_R: jax.Array,
+        alpha: jax.Array,
+        n: jax.Array,
+    ) -> jax.Array:
+        left = alpha >= 0
+        return _asymmetric_cb_log_integral(
+            lo, hi, m0, sigma_L, sigma_R, alpha, n, alpha, n, left, ~left
+        )
+
+
+#: an optional reference (a key that may be absent)
+OptionalRef = Annotated[str | float | None, RefSpec()]
+
+
+def _crystal_ball_parts(node: Distribution, keys: dict[str, Any]) -> Distribution:
+    """The evaluating node for present Crystal Ball keys (``sigma_L``... already resolved)."""
+    common = {"name": node.name, "type": node.type, "m": keys["m"], "m0": keys["m0"]}
+    if keys["alpha_R"] is None:
+        return OneTailCrystalBall.model_construct(
+            **common,
+            sigma_L=keys["sigma_L"],
+            sigma_R=keys["sigma_R"],
+            alpha=keys["alpha_L"],
+            n=keys["n_L"],
+        )
+    return TwoTailCrystalBall.model_construct(
+        **common, **{k: keys[k] for k in ("sigma_L", "sigma_R", "alpha_L", "n_L", "alpha_R", "n_R")}
+    )
+
+
+def _require(
+    node: Distribution, present: dict[str, bool], groups: list[tuple[str, str, str]]
+) -> None:
+    """Each group of alternative keys: exactly one spelling (a key or its _L/_R pair)."""
+    from hs3jax.errors import DocumentError
+
+    for single, left, right in groups:
+        if present[single] and (present[left] or present[right]):
+            raise DocumentError(
+                f"{node.type} {node.name!r} gives {single!r} together with {left!r}/{right!r}",
+                path=(single,),
+                expected=f"either {single!r} or {left!r} and {right!r} (HS3 text)",
+                found=[k for k in (single, left, right) if present[k]],
+            )
+        if not (present[single] or present[left]):
+            raise DocumentError(
+                f"{node.type} {node.name!r} has neither {single!r} nor {left!r}",
+                path=(),
+                expected=f"{single!r}, or {left!r} (and {right!r} for a second tail)",
+                found=sorted(k for k, v in present.items() if v),
+            )
+
+
+_CB_GROUPS = [("sigma", "sigma_L", "sigma_R"), ("alpha", "alpha_L", "alpha_R"), ("n", "n_L", "n_R")]
+
+
+@register("crystalball_dist")
+class CrystalBallDist(Distribution):
+    r"""HS3 ``crystalball_dist`` in both spellings (:math:`t = (m-m_0)/\sigma`).
+
+    * ROOT 6.40's (``RooCBShape``): keys ``m``, ``m0``, ``sigma``, ``alpha``, ``n`` only — the
+      one-sided shape :math:`e^{-t^2/2}` for :math:`t \ge -|\alpha|`, :math:`A(B-t)^{-n}`
+      below, the tail on the high side for α < 0 (:class:`CBShape`; ROOT's factory table maps
+      ``crystalball_dist`` to ``RooCBShape(m, m0, sigma, alpha, n)``).
+    * The HS3 text's asymmetric double-sided ``CrystalBallPdf``: any of ``sigma_L``/``sigma_R``,
+      ``alpha_L``/``alpha_R``, ``n_L``/``n_R`` present, each pair replaceable by its common key
+      (``sigma``, ``alpha``, ``n``), :math:`A_i(B_i \mp t)^{-n_i}` beyond :math:`\mp\alpha_i`
+      (:class:`TwoTailCrystalBall`, ROOT ``RooCrystalBall``). Only ``alpha_L``/``n_L`` given (no
+      right tail): ROOT's single-tail ``RooCrystalBall`` (:class:`OneTailCrystalBall`).
+
+    The HS3 text also reads ``sigma``, ``alpha``, ``n`` alone as the *symmetric* double-sided
+    shape; ROOT 6.40 reads (and writes) that form as ``RooCBShape``, and hs3jax follows ROOT.
+    Normalised over m's range in closed form; checked against ROOT 6.40's ``RooCBShape`` and
+    ``RooCrystalBall`` values (conformance case ``cbshape``, own corpus ``crystalball_*``).
+    """
+
+    m: Observable
+    m0: Ref
+    sigma: OptionalRef = None
+    alpha: OptionalRef = None
+    n: OptionalRef = None
+    sigma_L: OptionalRef = None
+    sigma_R: OptionalRef = None
+    alpha_L: OptionalRef = None
+    alpha_R: OptionalRef = None
+    n_L: OptionalRef = None
+    n_R: OptionalRef = None
+
+    def check(self) -> None:
+        present = {k: getattr(self, k) is not None for k in type(self).ref_fields()}
+        _require(self, present, _CB_GROUPS)
+        if not self._is_root_form():
+            _check_right_tail(self, self._resolved())
+
+    def _is_root_form(self) -> bool:
+        return all(getattr(self, k) is None for _, left, right in _CB_GROUPS for k in (left, right))
+
+    def evaluating_node(self) -> Distribution:
+        """The node that computes this density (:class:`CBShape` or an asymmetric form)."""
+        if self._is_root_form():
+            keys: dict[str, Any] = {"sigma": self.sigma, "alpha": self.alpha, "n": self.n}
+            return CBShape.model_construct(  # check() made sure the three keys are present
+                name=self.name, type=self.type, m=self.m, m0=self.m0, **keys
+            )
+        return _crystal_ball_parts(self, self._resolved())
+
+    def _resolved(self) -> dict[str, Any]:
+        """The asymmetric keys, common keys (``sigma``, ``alpha``, ``n``) copied to both sides;
+        a missing ``sigma_R`` is ``sigma_L`` (one width), a missing ``alpha_R``: no right tail."""
+        keys: dict[str, Any] = {"m": self.m, "m0": self.m0}
+        for single, left, right in _CB_GROUPS:
+            shared = getattr(self, single)
+            keys[left] = shared if shared is not None else getattr(self, left)
+            keys[right] = shared if shared is not None else getattr(self, right)
+        if keys["sigma_R"] is None:
+            keys["sigma_R"] = keys["sigma_L"]
+        if keys["alpha_R"] is None and self.n_R is None:
+            keys["n_R"] = None  # a common n with no right tail
+        return keys
+
+    def log_prob(self, scope: Scope) -> jax.Array:
+        return leaf_log_prob(self.evaluating_node(), scope)
+
+
+def _check_right_tail(node: Distribution, keys: dict[str, Any]) -> None:
+    """A right tail needs both ``alpha_R`` and ``n_R`` (directly or through common keys)."""
+    from hs3jax.errors import DocumentError
+
+    if (keys["alpha_R"] is None) != (keys["n_R"] is None):
+        missing = "n_R" if keys["n_R"] is None else "alpha_R"
+        raise DocumentError(
+            f"{node.type} {node.name!r} has a right tail without {missing!r}",
+            path=(missing,),
+            expected="alpha_R and n_R together (or neither: no right tail)",
+            found=None,
+        )
+
+
+@register("crystalball_doublesided_dist")
+class DoubleSidedCrystalBallDist(Distribution):
+    r"""ROOT ``RooCrystalBall`` as ROOT 6.40 writes it (HS3 ``crystalball_doublesided_dist``):
+
+    .. math::
+        f(m) = \begin{cases} A_L (B_L - t)^{-n_L} & t < -\alpha_L \\ e^{-t^2/2} &
+        -\alpha_L \le t \le \alpha_R \\ A_R (B_R + t)^{-n_R} & t > \alpha_R \end{cases}
+
+    with :math:`t = (m-m_0)/\sigma_{L,R}` (:class:`TwoTailCrystalBall`). Keys of ROOT's export
+    table: ``m``, ``m0``, ``sigma_L``, ``sigma_R``, ``alpha_L``, ``n_L``, and ``alpha_R``,
+    ``n_R`` only for two tails: ROOT's single-tail ``RooCrystalBall(x, x0, sigma, alpha, n)`` is
+    written without them and means one tail on the low side, or on the high side for
+    :math:`\alpha_L < 0` (:class:`OneTailCrystalBall`). Checked against ROOT 6.40's values
+    (own corpus ``crystalball_ds``, ``crystalball_shared_sigma``,
+    ``crystalball_onetail_negative``).
+    """
+
+    m: Observable
+    m0: Ref
+    sigma_L: Ref
+    sigma_R: Ref
+    alpha_L: Ref
+    n_L: Ref
+    alpha_R: OptionalRef = None
+    n_R: OptionalRef = None
+
+    def check(self) -> None:
+        _check_right_tail(self, {"alpha_R": self.alpha_R, "n_R": self.n_R})
+
+    def evaluating_node(self) -> Distribution:
+        """The node that computes this density (one or two tails)."""
+        keys = {k: getattr(self, k) for k in type(self).ref_fields()}
+        return _crystal_ball_parts(self, keys)
+
+    def log_prob(self, scope: Scope) -> jax.Array:
+        return leaf_log_prob(self.evaluating_node(), scope)
 
 
 @register("bifurkated_gaussian_dist", "bifurcated_gaussian_dist")

@@ -131,6 +131,44 @@ CASES: dict[str, dict[str, Any]] = {
         "shifts": {"a1": (0.03, -0.02), "a2": (0.005, -0.003)},
         "points": [[-0.9, 0.0, 1.3, 1.95]],
     },
+    "projected_mvg": {
+        "description": "RooProjectedPdf (PROJ) of a RooMultiVarGaussian in (x, y), covariance "
+        "[[1, 0.4], [0.4, 0.5]], integrated over y; ranges [-8, 8] (truncation < 1e-14)",
+        "shifts": {"mux": (0.04, -0.025), "muy": (0.03, -0.02)},
+        "points": [[-1.0, 0.0, 0.5, 2.0]],
+    },
+    "spline_mean_width": {
+        "description": "Gaussian(x; mean = RooSpline order 5 of m, sigma = RooSpline order 3 "
+        "with logx and logy of k); m moves outside the knots (extrapolation) at shift1/shift2; "
+        "ROOT evaluates a logx spline at exp(k)",
+        "shifts": {"m": (4.2, -2.8), "k": (0.4, -0.7)},
+        "points": [[-3.0, 0.5, 2.0, 6.0]],
+    },
+    "crystalball_onetail_negative": {
+        "description": "RooCrystalBall single-tail constructor (x0, sigmaLR, alpha < 0, n): the "
+        "tail moves to the high side; exported without alpha_R/n_R",
+        "shifts": {"x0": (0.05, -0.03), "s": (0.05, -0.03), "a": (0.1, -0.06)},
+        "points": [[-6.0, -1.0, 0.3, 5.0]],
+    },
+    "crystalball_shared_sigma": {
+        "description": "RooCrystalBall(x0, sigmaLR, alphaL, nL, alphaR, nR): one sigma for both "
+        "sides (n's free)",
+        "shifts": {
+            "x0": (0.05, -0.03),
+            "s": (0.05, -0.03),
+            "aL": (0.1, -0.06),
+            "nL": (0.2, -0.12),
+            "aR": (0.15, -0.09),
+            "nR": (0.3, -0.2),
+        },
+        "points": [[-6.0, -1.0, 0.3, 5.0]],
+    },
+    "step_realsumpdf": {
+        "description": "RooRealSumPdf(c * ParamHistFunc(x; g0..g3)), edges [0, 1, 1.5, 3, 5]: the "
+        "ParamHistFunc is exported as a step function; g0 constant",
+        "shifts": {"g1": (0.1, -0.06), "g2": (0.08, -0.05), "g3": (0.05, -0.03)},
+        "points": [[0.5, 1.2, 2.0, 4.0]],
+    },
     "gauss_constrained_mean": {
         "description": "PROD(Gaussian(x; mu, sigma), Gaussian(mu0; mu, 0.2)), mu0 = 1 global "
         "observable (constraint in a product_dist)",
@@ -274,6 +312,88 @@ def build_model(ROOT: Any, ws: Any, case: str) -> list[str]:
         ws.Import(
             ROOT.RooPolynomial(
                 "model", "model", v("x"), ROOT.RooArgList(v("a0"), v("a1"), v("a2")), 0
+            )
+        )
+        return ["x"]
+    if case == "projected_mvg":
+        f("x[-8, 8]")
+        f("y[-8, 8]")
+        f("mux[0.2, -2, 2]")
+        f("muy[-0.1, -2, 2]")
+        cov = ROOT.TMatrixDSym(2)
+        cov[0, 0], cov[0, 1], cov[1, 0], cov[1, 1] = 1.0, 0.4, 0.4, 0.5
+        v = ws.var
+        ws.Import(
+            ROOT.RooMultiVarGaussian(
+                "mvg",
+                "mvg",
+                ROOT.RooArgList(v("x"), v("y")),
+                ROOT.RooArgList(v("mux"), v("muy")),
+                cov,
+            )
+        )
+        f("PROJ::model(mvg, y)")
+        return ["x"]
+    if case == "spline_mean_width":
+        import array
+
+        f("x[-10, 10]")
+        f("m[2.3, -3, 9]")
+        f("k[0.2, -1, 1]")
+        knots = array.array("d", [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+        heights = array.array("d", [1.0, 2.0, 1.5, 3.0, 2.5, 2.0, 4.0])
+        mean = ROOT.RooSpline("mspline", "mspline", ws.var("m"), ROOT.TGraph(7, knots, heights), 5)
+        # RooSpline::evaluate with logx evaluates the spline (knots ln x0) at exp(k)
+        kx = array.array("d", [1.5, 2.0, 3.0, 5.0, 8.0])
+        ky = array.array("d", [0.8, 1.3, 0.9, 1.5, 1.2])
+        width = ROOT.RooSpline(
+            "wspline", "wspline", ws.var("k"), ROOT.TGraph(5, kx, ky), 3, True, True
+        )
+        ws.Import(ROOT.RooGaussian("model", "model", ws.var("x"), mean, width))
+        return ["x"]
+    if case == "crystalball_onetail_negative":
+        f("x[-10, 10]")
+        f("x0[0.2, -2, 2]")
+        f("s[1.1, 0.3, 3]")
+        f("a[-1.3, -5, -0.2]")
+        f("n[2.5]")
+        v = ws.var
+        ws.Import(ROOT.RooCrystalBall("model", "model", v("x"), v("x0"), v("s"), v("a"), v("n")))
+        return ["x"]
+    if case == "crystalball_shared_sigma":
+        f("x[-10, 10]")
+        for spec in ("x0[0.2, -2, 2]", "s[1.2, 0.3, 3]", "aL[1.1, 0.2, 5]", "nL[2.5, 1.1, 10]"):
+            f(spec)
+        for spec in ("aR[1.7, 0.2, 5]", "nR[4, 1.1, 10]"):
+            f(spec)
+        v = ws.var
+        ws.Import(
+            ROOT.RooCrystalBall(
+                "model", "model", v("x"), v("x0"), v("s"), v("aL"), v("nL"), v("aR"), v("nR")
+            )
+        )
+        return ["x"]
+    if case == "step_realsumpdf":
+        import array
+
+        f("x[0, 5]")
+        x = ws.var("x")
+        edges = array.array("d", [0.0, 1.0, 1.5, 3.0, 5.0])
+        x.setBinning(ROOT.RooBinning(4, edges))
+        gammas = ROOT.RooArgList()
+        for i, value in enumerate((1.0, 1.4, 0.8, 0.5)):
+            f(f"g{i}[{value}, 0, 5]")
+            gammas.add(ws.var(f"g{i}"))
+        ws.var("g0").setConstant(True)
+        ws.Import(ROOT.ParamHistFunc("step", "step", ROOT.RooArgList(x), gammas))
+        f("c[1.0]")
+        ws.Import(
+            ROOT.RooRealSumPdf(
+                "model",
+                "model",
+                ROOT.RooArgList(ws.function("step")),
+                ROOT.RooArgList(ws.var("c")),
+                False,
             )
         )
         return ["x"]
