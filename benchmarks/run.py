@@ -1,489 +1,469 @@
-"""hs3jax vs pyhf (jax backend): build, compile and steady-state NLL / value-and-grad timings.
+"""hs3jax against pyhf (JAX and numpy backends), ROOT 6.40 and pyhs3 0.4.2: one command.
 
-    python benchmarks/run.py            # default: synthetic 1/10/100 channels + all ATLAS models
-    python benchmarks/run.py --quick    # CI size (~1 min): fewer models, fewer repetitions
-    python benchmarks/run.py --full     # more repetitions, and a 300-channel synthetic model
+    python benchmarks/run.py            # default: the issue-6 table, <= 35 min on 2 cores
+    python benchmarks/run.py --quick    # smoke test: tiny models, every peer once (~3 min)
+    python benchmarks/run.py --full     # every peer on every model, larger models, longer
 
-Every ratio is hs3jax / pyhf-jax measured in the same process in the same run (< 1: hs3jax is
-faster). See benchmarks/README.md for what each column measures and for the options.
+Every (model, peer, task) runs in its own subprocess (``worker.py``), so that first calls are
+cold and peak memory (``ru_maxrss`` from ``wait4``) is per task; each has a timeout and an RSS
+limit, and a peer that times out, runs out of memory or fails is recorded as such. Tasks:
+``eval`` (build, compile, steady NLL and value-and-grad, 1000-point vmap batch), ``fit``,
+``hypotest`` (q~mu at mu = 1, asymptotic) and ``limit`` (95% CL upper limit, asymptotic).
+The table gives each number with its ratio to the best peer; the issue's targets follow with
+PASS/FAIL; everything goes to ``benchmarks/results/latest.json``. See benchmarks/README.md and
+docs/performance.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import platform
 import re
-import statistics
+import signal
+import subprocess
 import sys
+import tempfile
 import time
-import traceback
-import warnings
-from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-import jax  # noqa: E402
+import membw  # noqa: E402
+import report  # noqa: E402
+from models import Model, atlas_models, prepare, synthetic_model, unbinned_model  # noqa: E402
 
-jax.config.update("jax_enable_x64", True)
-
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-import pyhf  # noqa: E402
-import synthetic  # noqa: E402
-
-import hs3jax  # noqa: E402
-
-ATLAS_DIR = ROOT / "tests" / "data" / "likelihoods"
-QUICK_ATLAS = ("ATLAS-SUSY-2018-31__BkgOnlyA",)
-
-# --------------------------------------------------------------------------------------------
-# timing helpers
+TASKS = ("eval", "fit", "hypotest", "limit")
+JAX_PEERS = ("hs3jax", "pyhf-jax")
+SLOW_PEERS = ("root", "pyhf-numpy", "pyhs3")
 
 
-def _block(x: Any) -> Any:
-    return jax.block_until_ready(x)
+@dataclass
+class Job:
+    model: Model
+    peer: str
+    task: str
+    timeout: float
+    skip: str | None = None  # the reason, when the job is planned but not run
 
 
-def first_call(f: Callable[..., Any], args: Sequence[Any]) -> tuple[float, Any]:
-    t0 = time.perf_counter()
-    out = _block(f(*args))
-    return time.perf_counter() - t0, out
+# ------------------------------------------------------------------------------------------
+# the plan
 
 
-def steady(
-    fns: dict[str, tuple[Callable[..., Any], Sequence[Any]]], repeats: int, max_s: float, rounds: int = 5
-) -> dict[str, float]:
-    """Median seconds per warm call of each function. The functions are interleaved in
-    ``rounds`` blocks, so that drifts of the machine hit both peers alike; each function gets
-    ``repeats`` calls or about ``max_s`` seconds, whichever comes first (at least 5 calls)."""
-    samples: dict[str, list[float]] = {k: [] for k in fns}
-    per_round = max(1, repeats // rounds)
-    for f, args in fns.values():  # warm-up
-        for _ in range(2):
-            _block(f(*args))
-    for _ in range(rounds):
-        for key, (f, args) in fns.items():
-            acc = samples[key]
-            budget = time.perf_counter() + max_s / rounds
-            for _ in range(per_round):
-                t0 = time.perf_counter()
-                _block(f(*args))
-                t1 = time.perf_counter()
-                acc.append(t1 - t0)
-                if t1 > budget and len(acc) >= 5:
-                    break
-    return {k: statistics.median(v) for k, v in samples.items()}
-
-
-_COMPILE_EVENTS: dict[str, float] = {}
-
-
-def _listener(event: str, duration: float, **_: Any) -> None:
-    if event.startswith("/jax/core/compile/"):
-        key = event.rsplit("/", 1)[-1].removesuffix("_duration")
-        _COMPILE_EVENTS[key] = _COMPILE_EVENTS.get(key, 0.0) + duration
-
-
-jax.monitoring.register_event_duration_secs_listener(_listener)
-
-
-def compile_time(make: Callable[[], Callable[..., Any]], args: Sequence[Any]) -> tuple[dict[str, float], Callable[..., Any]]:
-    """Compile time as the issue defines it: the first call of a freshly jitted function (caches
-    cleared) minus a warm call. Also the breakdown JAX reports for that first call (tracing,
-    lowering to MLIR, XLA backend compile). Returns the timings and the (now compiled) function."""
-    jax.clear_caches()
-    f = make()
-    _COMPILE_EVENTS.clear()
-    first, _ = first_call(f, args)
-    events = dict(_COMPILE_EVENTS)
-    warm = min(first_call(f, args)[0] for _ in range(3))
-    return {
-        "compile_s": first - warm,
-        "first_call_s": first,
-        "warm_call_s": warm,
-        "trace_s": events.get("jaxpr_trace", 0.0),
-        "lower_s": events.get("jaxpr_to_mlir_module", 0.0),
-        "xla_compile_s": events.get("backend_compile", 0.0),
-    }, f
-
-
-# --------------------------------------------------------------------------------------------
-# peers
-
-
-class Hs3jaxPeer:
-    name = "hs3jax"
-
-    def __init__(self, spec: dict[str, Any]) -> None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # background-only: "POI does not appear"
-            t0 = time.perf_counter()
-            ws = hs3jax.load(spec)
-            model = ws.model()
-            self.build_s = time.perf_counter() - t0
-        self.model = model
-        self.parameters = list(model.parameters)
-        self.n_bins = int(np.asarray(model.data["main"]).shape[0])
-        fn, data, inputs = model.nll_fn, model.data, model.inputs
-        self.args_tail = (data, inputs)
-        self.make_nll = lambda: jax.jit(lambda p, d, i: fn(p, d, i))
-        self.make_vg = lambda: jax.jit(jax.value_and_grad(lambda p, d, i: fn(p, d, i)))
-
-    def args(self, pars: jax.Array) -> tuple[Any, ...]:
-        return (pars, *self.args_tail)
-
-
-class PyhfPeer:
-    name = "pyhf-jax"
-
-    def __init__(self, spec: dict[str, Any]) -> None:
-        pyhf.set_backend("jax")
-        t0 = time.perf_counter()
-        ws = pyhf.Workspace(spec)
-        try:
-            model = ws.model()
-            self.background_only = False
-        except Exception:  # the measurement's POI is on no sample: background-only
-            model = ws.model(poi_name=None)
-            self.background_only = True
-        data = jnp.asarray(ws.data(model))
-        self.build_s = time.perf_counter() - t0
-        self.model = model
-        self.data = data
-        cfg = model.config
-        self.parameters = []
-        for par in cfg.par_order:
-            n = cfg.param_set(par).n_parameters
-            sl = cfg.par_slice(par)
-            assert sl.stop - sl.start == n
-            self.parameters += [par] if cfg.param_set(par).is_scalar else [f"{par}[{i}]" for i in range(n)]
-        self.n_bins = int(sum(cfg.channel_nbins.values()))
-        self.init = np.asarray(cfg.suggested_init(), dtype=float)
-        self.bounds = np.asarray(cfg.suggested_bounds(), dtype=float)
-        # the issue's definition: data closed over, parameters the only argument
-        self.make_nll = lambda: jax.jit(lambda p: -model.logpdf(p, data)[0])
-        self.make_vg = lambda: jax.jit(jax.value_and_grad(lambda p: -model.logpdf(p, data)[0]))
-
-    def args(self, pars: jax.Array) -> tuple[Any, ...]:
-        return (pars,)
-
-
-# --------------------------------------------------------------------------------------------
-# one model
-
-
-def bench_model(
-    label: str, spec: dict[str, Any], args: argparse.Namespace, rng: np.random.Generator, with_pyhf: bool = True
-) -> dict[str, Any]:
-    row: dict[str, Any] = {"model": label}
-    gc.collect()
-    jax.clear_caches()
-    hs = Hs3jaxPeer(spec)
-    py = PyhfPeer(spec) if with_pyhf else None
-    row["n_params"] = len(hs.parameters)
-    row["n_bins"] = hs.n_bins
-    row["pyhf_measured"] = py is not None
-    row["build_s"] = {"hs3jax": hs.build_s, "pyhf": py.build_s if py else None}
-
-    if py is not None:
-        row["background_only"] = py.background_only
-        if len(hs.parameters) != len(py.parameters) or hs.n_bins != py.n_bins:
-            raise RuntimeError(
-                f"models differ: hs3jax {len(hs.parameters)} pars / {hs.n_bins} bins, "
-                f"pyhf {len(py.parameters)} pars / {py.n_bins} bins"
-            )
-        # pyhf vector order -> hs3jax vector order, by name (hs3jax names bins "staterror_X[i]")
-        hs_index = {n: i for i, n in enumerate(hs.parameters)}
-        missing = [n for n in py.parameters if n not in hs_index]
-        if missing:
-            raise RuntimeError(f"pyhf parameters unknown to hs3jax: {missing[:5]}")
-        perm = np.array([hs_index[n] for n in py.parameters])  # hs_vec[perm] = py_vec
-        p_init = py.init
-        lo, hi = py.bounds[:, 0], py.bounds[:, 1]
-    else:
-        row["background_only"] = hs.model.poi is None
-        perm = np.arange(len(hs.parameters))
-        p_init = np.asarray(hs.model.init, dtype=float)
-        lo, hi = np.asarray(hs.model.bounds, dtype=float).T
-
-    def to_hs(py_vec: np.ndarray) -> jax.Array:
-        v = np.empty(len(perm))
-        v[perm] = py_vec
-        return jnp.asarray(v)
-
-    # evaluation points: the initial values, and a random point inside the bounds
-    gaussian_np = (lo <= -4.9) & (hi >= 4.9)
-    p_rand = np.where(
-        gaussian_np,
-        p_init + 0.3 * rng.standard_normal(len(p_init)),
-        p_init * (1 + 0.03 * rng.standard_normal(len(p_init))),
-    )
-    p_rand = np.clip(p_rand, lo, hi)
-
-    # compile (nll and value-and-grad), each with fresh caches; the compiled functions are
-    # then reused for the steady-state timings
-    hs_args = hs.args(to_hs(p_init))
-    comp_hs, f_hs = compile_time(hs.make_nll, hs_args)
-    comp_hs_vg, g_hs = compile_time(hs.make_vg, hs_args)
-    if py is not None:
-        py_args = py.args(jnp.asarray(p_init))
-        comp_py, f_py = compile_time(py.make_nll, py_args)
-        comp_py_vg, g_py = compile_time(py.make_vg, py_args)
-    row["compile_s"] = {"hs3jax": comp_hs["compile_s"], "pyhf": comp_py["compile_s"] if py else None}
-    row["compile_vg_s"] = {"hs3jax": comp_hs_vg["compile_s"], "pyhf": comp_py_vg["compile_s"] if py else None}
-    row["compile_detail"] = {"hs3jax": comp_hs, "pyhf": comp_py if py else None}
-    row["compile_vg_detail"] = {"hs3jax": comp_hs_vg, "pyhf": comp_py_vg if py else None}
-
-    # steady state, the two peers interleaved
-    fns = {"hs_nll": (f_hs, hs_args)}
-    if py is not None:
-        fns["py_nll"] = (f_py, py_args)
-    t = steady(fns, args.repeats, args.max_time)
-    row["nll_s"] = {"hs3jax": t["hs_nll"], "pyhf": t.get("py_nll")}
-    fns = {"hs_vg": (g_hs, hs_args)}
-    if py is not None:
-        fns["py_vg"] = (g_py, py_args)
-    t = steady(fns, args.repeats, args.max_time)
-    row["vg_s"] = {"hs3jax": t["hs_vg"], "pyhf": t.get("py_vg")}
-
-    # agreement: NLL at both points, gradient at the random point (in pyhf order)
-    row["nll_value"] = {}
-    if py is None:
-        row["nll_value"]["init"] = {"hs3jax": float(f_hs(*hs_args)), "pyhf": None}
-        row["nll_rel_diff"] = row["grad_rel_diff"] = row["grad_max_abs_diff"] = None
-        return row
-    rel = []
-    for tag, p in (("init", p_init), ("random", p_rand)):
-        a = float(f_hs(*hs.args(to_hs(p))))
-        b = float(f_py(*py.args(jnp.asarray(p))))
-        row["nll_value"][tag] = {"hs3jax": a, "pyhf": b}
-        rel.append(abs(a - b) / max(abs(b), 1e-300))
-    row["nll_rel_diff"] = max(rel)
-    _, gh = g_hs(*hs.args(to_hs(p_rand)))
-    _, gp = g_py(*py.args(jnp.asarray(p_rand)))
-    gh = np.asarray(gh)[perm]
-    gp = np.asarray(gp)
-    row["grad_max_abs_diff"] = float(np.max(np.abs(gh - gp)))
-    row["grad_rel_diff"] = float(np.max(np.abs(gh - gp)) / max(np.max(np.abs(gp)), 1e-300))
-    return row
-
-
-# --------------------------------------------------------------------------------------------
-# output
-
-
-def _ratio(d: dict[str, Any]) -> float:
-    return d["hs3jax"] / d["pyhf"] if d.get("pyhf") else float("nan")
-
-
-def _f(v: float | None, fmt: str, scale: float = 1.0) -> str:
-    return "-" if v is None or v != v else format(v * scale, fmt)
-
-
-def table(rows: list[dict[str, Any]], title: str) -> Any:
-    heads = [
-        ("model", "left"), ("pars", "right"), ("bins", "right"),
-        ("build s\nhs3jax", "right"), ("build s\npyhf", "right"),
-        ("compile s\nhs3jax", "right"), ("compile s\npyhf-jax", "right"), ("compile\nratio", "right"),
-        ("NLL µs\nhs3jax", "right"), ("NLL µs\npyhf-jax", "right"), ("NLL\nratio", "right"),
-        ("V+G µs\nhs3jax", "right"), ("V+G µs\npyhf-jax", "right"), ("V+G\nratio", "right"),
-        ("rel ΔNLL", "right"),
-    ]
-    body = []
-    for r in rows:
-        if "error" in r:
-            body.append([r["model"], "", "", *(["-"] * 11), "ERROR: " + r["error"].splitlines()[-1][:60]])
-            continue
-        body.append([
-            r["model"] + (" (b-only)" if r.get("background_only") else ""),
-            str(r["n_params"]), str(r["n_bins"]),
-            _f(r["build_s"]["hs3jax"], ".2f"), _f(r["build_s"]["pyhf"], ".2f"),
-            _f(r["compile_s"]["hs3jax"], ".2f"), _f(r["compile_s"]["pyhf"], ".2f"), _f(_ratio(r["compile_s"]), ".2f"),
-            _f(r["nll_s"]["hs3jax"], ".1f", 1e6), _f(r["nll_s"]["pyhf"], ".1f", 1e6), _f(_ratio(r["nll_s"]), ".2f"),
-            _f(r["vg_s"]["hs3jax"], ".1f", 1e6), _f(r["vg_s"]["pyhf"], ".1f", 1e6), _f(_ratio(r["vg_s"]), ".2f"),
-            _f(r["nll_rel_diff"], ".1e"),
-        ])
-    try:
-        from rich.table import Table
-
-        t = Table(title=title, show_lines=False)
-        for h, j in heads:
-            t.add_column(h, justify=j, no_wrap=(h == "model"))
-        for b in body:
-            t.add_row(*b)
-        return t
-    except ImportError:
-        flat = [h.replace("\n", " ") for h, _ in heads]
-        widths = [max(len(flat[i]), *(len(b[i]) for b in body)) for i in range(len(flat))]
-        lines = [title, "  ".join(h.ljust(w) for h, w in zip(flat, widths, strict=True))]
-        lines.append("  ".join("-" * w for w in widths))
-        lines += ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(b, widths, strict=True))) for b in body]
-        return "\n".join(lines)
-
-
-def targets(rows: list[dict[str, Any]], args: argparse.Namespace) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    ok = [r for r in rows if "error" not in r]
-    by = {r["model"]: r for r in ok}
-    c10, c100 = by.get("synthetic-10ch"), by.get("synthetic-100ch")
-    if c10 and c100:
-        for peer in ("hs3jax", "pyhf"):
-            if c100["compile_s"][peer] is None or c10["compile_s"][peer] is None:
-                continue
-            ratio = c100["compile_s"][peer] / c10["compile_s"][peer]
-            out.append({
-                "target": f"compile time at 100 channels <= 2x compile at 10 channels ({peer})",
-                "value": ratio, "limit": 2.0, "pass": ratio <= 2.0, "binding": peer == "hs3jax",
-                "detail": f"{c100['compile_s'][peer]:.2f} s / {c10['compile_s'][peer]:.2f} s = {ratio:.2f}x",
-            })
-            vg = c100["compile_vg_s"][peer] / c10["compile_vg_s"][peer]
-            out.append({
-                "target": f"  (same for value-and-grad, {peer}; informational)",
-                "value": vg, "limit": 2.0, "pass": vg <= 2.0, "binding": False,
-                "detail": f"{c100['compile_vg_s'][peer]:.2f} s / {c10['compile_vg_s'][peer]:.2f} s = {vg:.2f}x",
-            })
-    else:
-        out.append({"target": "compile time at 100 channels <= 2x compile at 10 channels", "value": None,
-                    "limit": 2.0, "pass": None, "binding": True, "detail": "not measured (needs synthetic 10 and 100 channels)"})
-    limit = 1.0 + args.vg_tolerance
-    ok = [r for r in ok if r["pyhf_measured"]]
-    for r in ok:
-        ratio = _ratio(r["vg_s"])
-        out.append({
-            "target": f"steady value-and-grad no slower than pyhf-jax: {r['model']}",
-            "value": ratio, "limit": limit, "pass": ratio <= limit, "binding": True,
-            "detail": f"{r['vg_s']['hs3jax'] * 1e6:.1f} µs vs {r['vg_s']['pyhf'] * 1e6:.1f} µs = {ratio:.2f}x",
-        })
-    for r in ok:
-        out.append({
-            "target": f"NLL agrees with pyhf to 1e-8 relative: {r['model']}",
-            "value": r["nll_rel_diff"], "limit": 1e-8, "pass": r["nll_rel_diff"] <= 1e-8, "binding": True,
-            "detail": f"{r['nll_rel_diff']:.1e} (grad: max |Δ| / max |g| = {r['grad_rel_diff']:.1e})",
-        })
+def models_for(mode: str) -> list[Model]:
+    syn292 = synthetic_model(15, 8, 5, frozenset({"292"}))
+    largest = synthetic_model(20, 50, 15, frozenset({"largest"}))
+    if mode == "quick":
+        return [synthetic_model(1, 5), unbinned_model(1, 1000)]
+    out = [synthetic_model(1, 10), syn292, largest, *atlas_models()]
+    out += [unbinned_model(1, 1000), unbinned_model(10, 100_000), unbinned_model(30, 1_000_000)]
+    if mode == "full":
+        out[1:1] = [synthetic_model(10, 10), synthetic_model(100, 10)]
+        out.append(unbinned_model(3, 10_000))
     return out
 
 
-# --------------------------------------------------------------------------------------------
+def skip_reason(model: Model, peer: str, task: str, mode: str) -> str | None:
+    """Why (model, peer, task) is not run in this mode, or None. The default mode leaves out the
+    slowest peer x task combinations to stay within its time budget; --full runs them all."""
+    if model.kind == "unbinned" and peer in ("pyhf-jax", "pyhf-numpy"):
+        return "n/a: pyhf reads only binned HistFactory models"
+    if peer == "pyhs3" and task != "eval":
+        return "n/a: pyhs3 0.4.2 has no inference API"
+    if mode != "default":
+        return None
+    small = model.label in ("syn-1ch-10b-5s", "unb-1ch-1e3ev") or "292" in model.tags
+    if peer == "pyhs3" and not small:
+        return "skipped (default mode): pyhs3 runs on the smallest models and the 292-parameter one; --full for all"
+    if peer == "pyhf-numpy" and task in ("hypotest", "limit") and not small:
+        return "skipped (default mode): pyhf-numpy hypotest/limit only on the small models; --full for all"
+    if (
+        peer == "root"
+        and task in ("hypotest", "limit")
+        and not (small or model.label in ("SUSY-2018-14__Comb_bkgonly", "SUSY-2018-31__BkgOnlyA"))
+    ):
+        return "skipped (default mode): ROOT hypotest/limit on the small models and two ATLAS models; --full for all"
+    if model.label == "unb-30ch-1e6ev" and peer == "root" and task != "eval":
+        return "skipped (default mode): ROOT fits of 1e6 events take longer than the budget; --full"
+    return None
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+def plan(
+    models: list[Model], mode: str, peers: list[str], tasks: list[str], timeouts: dict[str, float]
+) -> list[Job]:
+    """Jobs in priority order: hs3jax and pyhf-jax first (the issue's targets), model by model,
+    their order alternating; then ROOT, pyhf-numpy and pyhs3. Under a time budget the jobs at
+    the end are the ones that get cut."""
+    jobs: list[Job] = []
+    flip = False
+    for model in models:
+        for task in tasks:
+            pair = [p for p in JAX_PEERS if p in peers]
+            for peer in reversed(pair) if flip else pair:
+                jobs.append(
+                    Job(model, peer, task, timeouts["jax"], skip_reason(model, peer, task, mode))
+                )
+            flip = not flip
+    for peer in SLOW_PEERS:
+        if peer not in peers:
+            continue
+        for model in models:
+            for task in tasks:
+                jobs.append(
+                    Job(model, peer, task, timeouts["slow"], skip_reason(model, peer, task, mode))
+                )
+    if mode == "quick":  # every peer once first: all evaluations, then the inference tasks
+        jobs.sort(key=lambda j: TASKS.index(j.task))
+    return jobs
+
+
+# ------------------------------------------------------------------------------------------
+# running one job
+
+
+def _rss_bytes(pid: int) -> int:
+    """Resident memory of ``pid`` and its descendants (``/proc``; 0 once it is gone)."""
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            with open(f"/proc/{p}/status") as fh:
+                for line in fh:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+            with open(f"/proc/{p}/task/{p}/children") as fh:
+                stack += [int(c) for c in fh.read().split()]
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def run_job(
+    job: Job, files: dict[str, str], opts: dict[str, Any], mem_limit: int, workdir: Path
+) -> dict[str, Any]:
+    """Run one job in a subprocess with a timeout and an RSS limit; its record."""
+    job_file = workdir / "job.json"
+    out_file = workdir / "out.json"
+    out_file.unlink(missing_ok=True)
+    job_file.write_text(
+        json.dumps({"peer": job.peer, "task": job.task, "files": files, "opts": opts})
+    )
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    err_file = workdir / "stderr.txt"
+    t0 = time.perf_counter()
+    with open(err_file, "wb") as err:  # a file, not a pipe: a chatty peer must not block on it
+        proc = subprocess.Popen(
+            [sys.executable, str(HERE / "worker.py"), str(job_file), str(out_file)],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env=env,
+            start_new_session=True,  # its own process group: a timeout ends it and its children
+        )
+    killed = ""
+    peak_seen = 0
+    while True:
+        pid, wstatus, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid == proc.pid:
+            break
+        rss = _rss_bytes(proc.pid)
+        peak_seen = max(peak_seen, rss)
+        elapsed = time.perf_counter() - t0
+        if not killed and rss > mem_limit:
+            killed = f"out of memory: RSS {rss / 1e9:.1f} GB > limit {mem_limit / 1e9:.1f} GB after {elapsed:.0f} s"
+        elif not killed and elapsed > job.timeout:
+            killed = f"timeout: no result after {job.timeout:.0f} s"
+        if killed:
+            os.killpg(proc.pid, signal.SIGKILL)
+        time.sleep(0.1)
+    proc.returncode = os.waitstatus_to_exitcode(wstatus)
+    stderr_tail = err_file.read_bytes()[-3000:]
+    wall = time.perf_counter() - t0
+    record: dict[str, Any] = {
+        "model": job.model.label,
+        "peer": job.peer,
+        "task": job.task,
+        "wall_s": wall,
+    }
+    record["peak_rss_bytes"] = max(usage.ru_maxrss * 1024, peak_seen)
+    if killed:
+        record["status"], _, record["reason"] = killed.partition(": ")
+        return record
+    if not out_file.exists():
+        record["status"] = "error"
+        record["error"] = (
+            f"worker exited with {proc.returncode} and no result: {stderr_tail.decode(errors='replace')[-800:]}"
+        )
+        return record
+    record.update(json.loads(out_file.read_text()))
+    return record
+
+
+# ------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     size = ap.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true", help="CI size: synthetic 1/10/100 ch (no pyhf at 100), one small ATLAS model, 50 repeats")
-    size.add_argument("--full", action="store_true", help="synthetic 1/10/100/300 ch, all ATLAS models, 1000 repeats")
-    ap.add_argument("--channels", help="synthetic channel counts, comma separated (default 1,10,100)")
-    ap.add_argument("--bins", type=int, default=10, help="bins per synthetic channel (default 10)")
-    ap.add_argument("--atlas", help="regex on ATLAS file names to include ('' or 'none': no ATLAS models)")
-    ap.add_argument("--models", help="regex on model labels; only matching models are run")
-    ap.add_argument("--repeats", type=int, help="warm calls per steady timing (default 200; quick 50; full 1000)")
-    ap.add_argument("--max-time", type=float,
-                    help="cap in seconds on each steady timing of one function (default 2; quick 0.5; full 10)")
-    ap.add_argument("--vg-tolerance", type=float, default=0.0,
-                    help="value-and-grad target passes when hs3jax/pyhf <= 1 + this (default 0)")
-    ap.add_argument("--pyhf-max-bins", type=int,
-                    help="skip pyhf on models with more bins than this (default: never; quick: 500)")
-    ap.add_argument("--json", default=str(HERE / "results" / "latest.json"), help="write results here ('' to skip)")
-    ap.add_argument("--width", type=int, default=220, help="console width for the table")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--strict", action="store_true", help="exit 1 when a target fails (default: only on errors)")
+    size.add_argument(
+        "--quick", action="store_true", help="smoke test: two tiny models, every peer once (~3 min)"
+    )
+    size.add_argument(
+        "--full",
+        action="store_true",
+        help="every peer on every model and task, larger models (hours)",
+    )
+    ap.add_argument("--models", help="regex on model labels: only these")
+    ap.add_argument(
+        "--peers", default="hs3jax,pyhf-jax,pyhf-numpy,root,pyhs3", help="comma separated"
+    )
+    ap.add_argument(
+        "--tasks", default=",".join(TASKS), help="comma separated, of " + ",".join(TASKS)
+    )
+    ap.add_argument(
+        "--budget",
+        type=float,
+        help="minutes for all jobs; jobs that do not fit are recorded as skipped (default 33; quick 3; full none)",
+    )
+    ap.add_argument(
+        "--timeout",
+        type=float,
+        help="seconds per hs3jax / pyhf-jax job (default 240; quick 90; full 1800)",
+    )
+    ap.add_argument(
+        "--slow-timeout",
+        type=float,
+        help="seconds per ROOT / pyhf-numpy / pyhs3 job (default 120; quick 60; full 1800)",
+    )
+    ap.add_argument(
+        "--mem-limit-gb",
+        type=float,
+        help="RSS limit per job (default: 20 GB or 60%% of this machine's memory, the smaller)",
+    )
+    ap.add_argument(
+        "--repeats", type=int, help="warm calls per steady timing (default 200; quick 30)"
+    )
+    ap.add_argument(
+        "--max-time",
+        type=float,
+        help="seconds per steady timing of one function (default 2; quick 0.3)",
+    )
+    ap.add_argument(
+        "--batch-points",
+        type=int,
+        default=1000,
+        help="parameter points of the vmap batch (0: skip)",
+    )
+    ap.add_argument(
+        "--json",
+        default=str(HERE / "results" / "latest.json"),
+        help="write the results here ('' to skip)",
+    )
+    ap.add_argument(
+        "--cache", default=str(HERE / ".cache"), help="folder for the generated model files"
+    )
+    ap.add_argument("--width", type=int, default=250, help="console width for the tables")
     args = ap.parse_args(argv)
 
-    if args.repeats is None:
-        args.repeats = 50 if args.quick else 1000 if args.full else 200
-    if args.pyhf_max_bins is None:
-        args.pyhf_max_bins = 500 if args.quick else 0
-    if args.max_time is None:
-        args.max_time = 0.5 if args.quick else 10.0 if args.full else 2.0
-    channels = [int(c) for c in args.channels.split(",")] if args.channels else [1, 10, 100, 300] if args.full else [1, 10, 100]
-    atlas_files = sorted(ATLAS_DIR.glob("*.json"))
-    if args.atlas is not None:
-        atlas_files = [] if args.atlas in ("", "none") else [f for f in atlas_files if re.search(args.atlas, f.stem)]
-    elif args.quick:
-        atlas_files = [f for f in atlas_files if f.stem in QUICK_ATLAS]
-
-    models: list[tuple[str, Callable[[], dict[str, Any]]]] = []
-    for n in channels:
-        models.append((f"synthetic-{n}ch", lambda n=n: synthetic.make_workspace(n, args.bins, seed=args.seed)))
-    for f in atlas_files:
-        models.append((f.stem.removeprefix("ATLAS-"), lambda f=f: json.loads(f.read_text())))
-    if args.models:
-        models = [m for m in models if re.search(args.models, m[0])]
-
-    try:
-        from rich.console import Console
-
-        console = Console(width=args.width, highlight=False, markup=False)
-        say = console.print
-    except ImportError:
-        say = print  # type: ignore[assignment]
-
-    env = {
-        "hs3jax": getattr(hs3jax, "__version__", "?"), "jax": jax.__version__, "pyhf": pyhf.__version__,
-        "numpy": np.__version__, "python": platform.python_version(), "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
-        "jax_devices": [str(d) for d in jax.devices()],
-    }
     mode = "quick" if args.quick else "full" if args.full else "default"
-    say(f"hs3jax benchmark ({mode}): jax {env['jax']} on {env['jax_devices'][0]}, pyhf {env['pyhf']}, "
-        f"{env['cpu_count']} CPUs, {args.repeats} warm calls per steady timing")
+    budget = 60 * (
+        args.budget
+        if args.budget is not None
+        else {"quick": 3.0, "default": 33.0, "full": 1e9}[mode]
+    )
+    timeouts = {
+        "jax": args.timeout or {"quick": 90.0, "default": 240.0, "full": 1800.0}[mode],
+        "slow": args.slow_timeout or {"quick": 60.0, "default": 120.0, "full": 1800.0}[mode],
+    }
+    total_mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    mem_limit = (
+        int(args.mem_limit_gb * 1e9) if args.mem_limit_gb else int(min(20e9, 0.6 * total_mem))
+    )
+    opts = {
+        "repeats": args.repeats or (30 if args.quick else 200),
+        "max_time": args.max_time or (0.3 if args.quick else 2.0),
+        "inference_repeats": 3,
+        "inference_max_time": 5.0 if args.quick else 20.0,
+    }
+    peers = args.peers.split(",")
+    tasks = [t for t in TASKS if t in args.tasks.split(",")]
+    models = models_for(mode)
+    if args.models:
+        models = [m for m in models if re.search(args.models, m.label)]
 
-    # warm-up: pay one-time import / backend initialisation costs before any timing
-    warm = synthetic.make_workspace(1, 3, seed=99)
-    Hs3jaxPeer(warm)
-    PyhfPeer(warm)
+    from rich.console import Console
 
-    rng = np.random.default_rng(args.seed)
-    rows: list[dict[str, Any]] = []
+    console = Console(width=args.width, highlight=False, markup=False)
+    say = console.print
     t_start = time.perf_counter()
-    for label, get in models:
+    bandwidth = membw.copy_bandwidth()
+    env = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "load_average_start": os.getloadavg(),
+        "memory_bytes": total_mem,
+        "copy_bandwidth_bytes_per_s": bandwidth,
+        **_versions(),
+    }
+    say(
+        f"hs3jax benchmark ({mode}): {env['cpu_count']} CPUs, load {env['load_average_start'][0]:.1f}, "
+        f"copy bandwidth {bandwidth / 1e9:.1f} GB/s, budget {budget / 60:.0f} min, timeouts {timeouts['jax']:.0f}/{timeouts['slow']:.0f} s, "
+        f"RSS limit {mem_limit / 1e9:.0f} GB"
+    )
+    say("versions: " + ", ".join(f"{k} {v}" for k, v in env.items() if k.startswith("v_")))
+
+    cache = Path(args.cache)
+    files: dict[str, dict[str, str]] = {}
+    for m in models:
         t0 = time.perf_counter()
-        try:
-            spec = get()
-            n_bins = sum(len(o["data"]) for o in spec["observations"])
-            row = bench_model(label, spec, args, rng, with_pyhf=not args.pyhf_max_bins or n_bins <= args.pyhf_max_bins)
-        except Exception as exc:  # report and go on
-            row = {"model": label, "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
-        row["wall_s"] = time.perf_counter() - t0
-        rows.append(row)
-        status = row.get("error") or (
-            f"hs3jax/pyhf: compile {_f(row['compile_s']['hs3jax'], '.2f')}/{_f(row['compile_s']['pyhf'], '.2f')} s, "
-            f"V+G {_f(row['vg_s']['hs3jax'], '.0f', 1e6)}/{_f(row['vg_s']['pyhf'], '.0f', 1e6)} µs"
-        )
-        say(f"  {label}: {row['wall_s']:.1f} s ({status})")
+        files[m.label] = prepare(m, cache)
+        say(f"  model {m.label}: {m.description} (files ready in {time.perf_counter() - t0:.1f} s)")
+
+    records: list[dict[str, Any]] = []
+    jobs = plan(models, mode, peers, tasks, timeouts)
+    with tempfile.TemporaryDirectory() as tmp:
+        for job in jobs:
+            base = {"model": job.model.label, "peer": job.peer, "task": job.task}
+            if job.skip:
+                status, _, reason = (
+                    job.skip.partition(": ")
+                    if job.skip.startswith("n/a")
+                    else ("skipped", "", job.skip)
+                )
+                records.append({**base, "status": status, "reason": reason})
+                continue
+            left = budget - (time.perf_counter() - t_start)
+            if left < 20:
+                records.append(
+                    {
+                        **base,
+                        "status": "skipped",
+                        "reason": f"time budget of {budget / 60:.0f} min used up",
+                    }
+                )
+                continue
+            job.timeout = min(job.timeout, left)
+            job_opts = dict(opts)
+            if job.model.kind == "unbinned" and "1e6" in job.model.label:
+                job_opts["batch_points"] = (
+                    0  # 1000 points x 1e6 events: 1e9 density evaluations per call
+                )
+            else:
+                job_opts["batch_points"] = args.batch_points
+            rec = run_job(job, files[job.model.label], job_opts, mem_limit, Path(tmp))
+            records.append(rec)
+            say(
+                f"  {job.model.label:38s} {job.peer:10s} {job.task:8s} {rec['status']:8s} {rec['wall_s']:6.1f} s  {_brief(rec)}"
+            )
 
     total = time.perf_counter() - t_start
+    rows = report.summarise(records, bandwidth)
+    tagged = {tag: m.label for m in models for tag in m.tags if tag in ("292", "largest")}
     say("")
-    say(table(rows, f"hs3jax vs pyhf-jax ({mode}; ratios are hs3jax / pyhf-jax, < 1 means hs3jax is faster)"))
-    say("build: hs3jax.load + ws.model(); pyhf.Workspace + ws.model + ws.data.  compile: first call of a fresh "
-        "jax.jit minus a warm call.\nNLL / V+G: median of warm calls (block_until_ready), jax.jit(nll) and "
-        "jax.jit(jax.value_and_grad(nll)).  rel ΔNLL: max over pyhf's init and a random point.")
-    say("")
-    tg = targets(rows, args)
-    say("Issue targets:")
+    ev = ["build_s", "compile_s", "nll_s", "vg_s", "batch_s", "peak_mem_bytes"]
+    inf = [
+        "fit_first_s",
+        "fit_warm_s",
+        "hypotest_first_s",
+        "hypotest_warm_s",
+        "limit_first_s",
+        "limit_warm_s",
+    ]
+    say(
+        report.table(rows, f"Evaluation ({mode}): value (ratio to the best peer on that model)", ev)
+    )
+    say(
+        report.table(
+            rows,
+            f"Inference ({mode}): first call in a fresh process, and warm (median); value (ratio to the best peer)",
+            inf,
+        )
+    )
+    say(
+        "NLL / floor: hs3jax's steady NLL time over one pass of its model arrays at the measured copy bandwidth. "
+        "n/a: the peer cannot; skipped: left out in this mode (reason in the JSON); timeout / out of memory: killed."
+    )
+    tg = report.targets(rows, tagged)
+    say("\nIssue 6 targets (hs3jax against pyhf-jax):")
     for t in tg:
         mark = "n/a " if t["pass"] is None else ("PASS" if t["pass"] else "FAIL")
-        if not t["binding"]:
+        if t.get("informational"):
             mark = mark.lower()
         say(f"  [{mark}] {t['target']}: {t['detail']}")
-    say(f"\ntotal {total:.0f} s")
+    say(f"\ntotal {total / 60:.1f} min")
 
     if args.json:
         path = Path(args.json)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({
-            "mode": mode, "argv": sys.argv[1:] if argv is None else list(argv), "repeats": args.repeats,
-            "environment": env, "total_s": total, "models": rows, "targets": tg,
-        }, indent=1) + "\n")
-        say(f"results written to {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
-    failed = any("error" in r for r in rows) or (args.strict and any(t["pass"] is False and t["binding"] for t in tg))
-    return 1 if failed else 0
+        path.write_text(
+            json.dumps(
+                {
+                    "mode": mode,
+                    "argv": sys.argv[1:] if argv is None else argv,
+                    "options": opts,
+                    "timeouts_s": timeouts,
+                    "budget_s": budget,
+                    "mem_limit_bytes": mem_limit,
+                    "environment": env,
+                    "total_s": total,
+                    "models": {
+                        m.label: {
+                            "kind": m.kind,
+                            "description": m.description,
+                            "tags": sorted(m.tags),
+                        }
+                        for m in models
+                    },
+                    "summary": rows,
+                    "targets": tg,
+                    "records": records,
+                },
+                indent=1,
+                default=str,
+            )
+            + "\n"
+        )
+        say(f"results written to {path}")
+    return 1 if any(r["status"] == "error" and r["peer"] == "hs3jax" for r in records) else 0
+
+
+def _brief(rec: dict[str, Any]) -> str:
+    if rec["status"] != "ok":
+        return (rec.get("reason") or rec.get("error") or "")[:150]
+    keys = (
+        "build_s",
+        "compile_s",
+        "nll_s",
+        "vg_s",
+        "batch_s",
+        "first_s",
+        "warm_s",
+        "cls_obs",
+        "upper_limit",
+        "twice_nll",
+    )
+    parts = [f"{k}={rec[k]:.4g}" for k in keys if isinstance(rec.get(k), float)]
+    return " ".join(parts) + f" peak={rec['peak_rss_bytes'] / 1e6:.0f}MB"
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for pkg in ("hs3jax", "jax", "jaxlib", "pyhf", "pyhs3", "root", "numpy", "scipy"):
+        try:
+            out[f"v_{pkg}"] = version(pkg)
+        except PackageNotFoundError:
+            out[f"v_{pkg}"] = "not installed"
+    return out
 
 
 if __name__ == "__main__":

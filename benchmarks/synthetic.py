@@ -98,7 +98,10 @@ def make_workspace(
                     {
                         "name": "jes",
                         "type": "histosys",
-                        "data": {"hi_data": _r(bkg_a * (1 + tilt)), "lo_data": _r(bkg_a * (1 - tilt))},
+                        "data": {
+                            "hi_data": _r(bkg_a * (1 + tilt)),
+                            "lo_data": _r(bkg_a * (1 - tilt)),
+                        },
                     },
                     {"name": f"staterror_{ch}", "type": "staterror", "data": _r(stat_a)},
                 ],
@@ -107,11 +110,18 @@ def make_workspace(
                 "name": "bkg_b",
                 "data": _r(bkg_b),
                 "modifiers": [
-                    normsys(f"bkg_b_norm_{ch}", round(rng.uniform(0.8, 0.9), 4), round(rng.uniform(1.1, 1.25), 4)),
+                    normsys(
+                        f"bkg_b_norm_{ch}",
+                        round(rng.uniform(0.8, 0.9), 4),
+                        round(rng.uniform(1.1, 1.25), 4),
+                    ),
                     {
                         "name": f"jer_{ch}",
                         "type": "histosys",
-                        "data": {"hi_data": _r(bkg_b * (1 + wig)), "lo_data": _r(bkg_b * (1 - 0.8 * wig))},
+                        "data": {
+                            "hi_data": _r(bkg_b * (1 + wig)),
+                            "lo_data": _r(bkg_b * (1 - 0.8 * wig)),
+                        },
                     },
                     {"name": f"staterror_{ch}", "type": "staterror", "data": _r(stat_b)},
                 ],

@@ -1,0 +1,89 @@
+"""hs3jax: ``hs3jax.load`` + ``ws.model()``; ``model.nll_fn(pars, data, inputs)`` jitted (data and
+templates are arguments); inference with ``hs3jax.infer`` at its defaults."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from typing import Any
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+from timing import compile_time, first_and_warm, steady  # noqa: E402  (benchmarks/ is on sys.path)
+
+import hs3jax  # noqa: E402
+from hs3jax.infer import fit, hypotest, upper_limit  # noqa: E402
+
+from .common import batch_points, pytree_bytes  # noqa: E402
+
+NAME = "hs3jax"
+
+
+def _build(files: dict[str, str]) -> tuple[Any, float]:
+    source = files.get("pyhf") or files["hs3"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # background-only workspaces: "POI does not appear"
+        t0 = time.perf_counter()
+        model = hs3jax.load(source).model()
+        return model, time.perf_counter() - t0
+
+
+def run(task: str, files: dict[str, str], opts: dict[str, Any]) -> dict[str, Any]:
+    model, build_s = _build(files)
+    out: dict[str, Any] = {"build_s": build_s, "n_params": len(model.parameters)}
+    if task == "eval":
+        out.update(_eval(model, opts))
+    elif task == "fit":
+        first, warm, res = first_and_warm(
+            lambda: fit(model), opts["inference_repeats"], opts["inference_max_time"]
+        )
+        out.update(first_s=first, warm_s=warm, twice_nll=float(res.twice_nll))
+    elif task == "hypotest":
+        first, warm, res = first_and_warm(
+            lambda: hypotest(model, 1.0), opts["inference_repeats"], opts["inference_max_time"]
+        )
+        out.update(first_s=first, warm_s=warm, cls_obs=float(res.CLs_obs))
+    elif task == "limit":
+        first, warm, res = first_and_warm(
+            lambda: upper_limit(model, level=0.05),
+            opts["inference_repeats"],
+            opts["inference_max_time"],
+        )
+        out.update(first_s=first, warm_s=warm, upper_limit=float(res.obs))
+    else:
+        raise ValueError(f"unknown task {task}")
+    return out
+
+
+def _eval(model: Any, opts: dict[str, Any]) -> dict[str, Any]:
+    fn, data, inputs = model.nll_fn, model.data, model.inputs
+    init = np.asarray(model.init, dtype=np.float64)
+    args = (jnp.asarray(init), data, inputs)
+    comp, f_nll = compile_time(lambda: jax.jit(lambda p, d, i: fn(p, d, i)), args)
+    comp_vg, f_vg = compile_time(
+        lambda: jax.jit(jax.value_and_grad(lambda p, d, i: fn(p, d, i))), args
+    )
+    t = steady(
+        {"nll": lambda: f_nll(*args), "vg": lambda: f_vg(*args)}, opts["repeats"], opts["max_time"]
+    )
+    out: dict[str, Any] = {
+        "compile_s": comp["compile_s"],
+        "compile_detail": comp,
+        "compile_vg_s": comp_vg["compile_s"],
+        "nll_s": t["nll"],
+        "vg_s": t["vg"],
+        "nll_init": float(f_nll(*args)),
+        "model_bytes": pytree_bytes(data, inputs),
+    }
+    n = opts["batch_points"]
+    if n:
+        lo, hi = np.asarray(model.bounds, dtype=np.float64).T
+        pts = jnp.asarray(batch_points(init, lo, hi, n))
+        f_batch = jax.jit(jax.vmap(lambda p, d, i: fn(p, d, i), in_axes=(0, None, None)))
+        first, warm, _ = first_and_warm(lambda: f_batch(pts, data, inputs), 5, opts["max_time"])
+        out.update(batch_s=warm, batch_first_s=first, batch_points=n)
+    return out

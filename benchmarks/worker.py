@@ -1,0 +1,65 @@
+"""One benchmark task of one peer on one model, in a fresh process (so first calls are cold).
+
+    python benchmarks/worker.py JOB.json OUT.json
+
+``JOB.json``: ``{"peer": "hs3jax" | "pyhf-jax" | "pyhf-numpy" | "root" | "pyhs3", "task": "eval" |
+"fit" | "hypotest" | "limit", "files": {"pyhf" | "hs3" | "root" | "pyhs3": path}, "opts": {...}}``.
+``OUT.json`` gets the peer's numbers and ``"status"``: ``"ok"``, ``"n/a"`` (the peer cannot do
+this; ``"reason"``) or ``"error"`` (``"error"``: the exception, ``"traceback"``). Peak memory and
+timeouts are measured by the parent (``run.py``), which owns the process.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+PEERS = {
+    "hs3jax": ("peers.hs3jax_peer", {}),
+    "pyhf-jax": ("peers.pyhf_peer", {"backend": "jax"}),
+    "pyhf-numpy": ("peers.pyhf_peer", {"backend": "numpy"}),
+    "root": ("peers.root_peer", {}),
+    "pyhs3": ("peers.pyhs3_peer", {}),
+}
+
+
+def main(job_file: str, out_file: str) -> int:
+    job = json.loads(Path(job_file).read_text())
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    t0 = time.perf_counter()
+    result: dict[str, Any]
+    try:
+        from peers import NotAvailable
+
+        module, extra = PEERS[job["peer"]]
+        peer = importlib.import_module(module)
+        import_s = time.perf_counter() - t0
+        result = {
+            "status": "ok",
+            "import_s": import_s,
+            **peer.run(job["task"], job["files"], {**job["opts"], **extra}),
+        }
+    except NotAvailable as why:
+        result = {"status": "n/a", "reason": str(why)}
+    except Exception as exc:  # reported, not raised: the parent records it and goes on
+        result = {
+            "status": "error",
+            "error": f"{type(exc).__name__}: {exc}"[:2000],
+            "traceback": traceback.format_exc()[-4000:],
+        }
+    result["worker_s"] = time.perf_counter() - t0
+    Path(out_file).write_text(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2]))
