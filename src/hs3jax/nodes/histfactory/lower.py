@@ -54,12 +54,30 @@ from hs3jax.nodes.histfactory.interpolation import (
     ADDITIVE,
     additive_shift,
     multiplicative_factor,
+    relative_factor,
 )
 
 __all__ = ["HistFactoryProgram", "lower_histfactory"]
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _TINY = float(np.finfo(np.float64).tiny)
+
+
+# widest padded product written out as a chain of multiplications: its gradient fuses into
+# the surrounding elementwise kernels, where jnp.prod's goes through a cumulative-product
+# (reduce-window) chain of several kernels
+_UNROLL_PRODUCT = 32
+
+
+def _row_product(table: jax.Array) -> jax.Array:
+    """Π_j table[:, j] for a ``(rows, k)`` table."""
+    width = table.shape[1]
+    if width > _UNROLL_PRODUCT:
+        return jnp.prod(table, axis=1)
+    out = table[:, 0]
+    for j in range(1, width):
+        out = out * table[:, j]
+    return out
 
 
 def _padded(groups: Sequence[Sequence[int]], pad: int) -> np.ndarray:
@@ -82,7 +100,7 @@ class _InterpGroup:
     def product(self, factors: jax.Array) -> jax.Array:
         """Product of the contributions' factors per target, differentiable (no scatter-mul)."""
         extended = jnp.concatenate([factors, jnp.ones(1, dtype=factors.dtype)])
-        return jnp.prod(extended[self.gather], axis=1)
+        return _row_product(extended[self.gather])
 
 
 @dataclass(frozen=True)
@@ -189,7 +207,7 @@ class HistFactoryProgram:
             # PiecewiseInterpolation(positiveDefinite=true) clips a varied template at zero
             shaped = jnp.where(self._clip_mask, jnp.maximum(shaped, 0.0), shaped)
 
-        row_factor = jnp.prod(used["row"], axis=1)
+        row_factor = _row_product(used["row"])
         n_rows = self._n_rows
         norm_shift = jnp.zeros(n_rows, dtype=nominal.dtype)
         norm_factor = jnp.ones(n_rows, dtype=nominal.dtype)
@@ -197,18 +215,17 @@ class HistFactoryProgram:
             alpha = used[f"normsys{g}"]
             a, b = group.span
             lo, hi = inputs["normsys_lo"][a:b], inputs["normsys_hi"][a:b]
-            one = jnp.ones_like(lo)
             if group.code in ADDITIVE:
-                delta = additive_shift(group.code, alpha, lo, one, hi)
+                delta = additive_shift(group.code, alpha, lo, jnp.ones_like(lo), hi)
                 norm_shift = norm_shift + jax.ops.segment_sum(delta, group.target, n_rows)
             else:
-                kappa = multiplicative_factor(group.code, alpha, lo, one, hi)
+                kappa = relative_factor(group.code, alpha, lo, hi)
                 norm_factor = norm_factor * group.product(kappa)
         normsys = (1.0 + norm_shift) * norm_factor
         if self.conventions == "root":
             # FlexibleInterpVar's cutoff: a non-positive total becomes the smallest double
             normsys = jnp.where(normsys <= 0.0, _TINY, normsys)
-        bin_factor = jnp.prod(used["bin"], axis=1)
+        bin_factor = _row_product(used["bin"])
         per_row: jax.Array = (row_factor * normsys)[self._entry_row]
         result: jax.Array = shaped * bin_factor * per_row
         return result
