@@ -14,7 +14,23 @@ import sys
 
 import run
 
-DEFAULTS = ["--models", r"^(SUSY|3LeRJR)", "--tasks", "fit,hypotest,limit", "--peers", "hs3jax,pyhf-jax,pyhf-numpy"]
+DEFAULTS = [
+    "--models",
+    r"^(SUSY|3LeRJR)",
+    "--tasks",
+    "fit,hypotest,limit",
+    "--peers",
+    "hs3jax,pyhf-jax,pyhf-numpy",
+]
 
 if __name__ == "__main__":
-    sys.exit(run.main([*DEFAULTS, "--json", str(run.HERE / "results" / "inference_latest.json"), *sys.argv[1:]]))
+    sys.exit(
+        run.main(
+            [
+                *DEFAULTS,
+                "--json",
+                str(run.HERE / "results" / "inference_latest.json"),
+                *sys.argv[1:],
+            ]
+        )
+    )

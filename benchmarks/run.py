@@ -5,7 +5,7 @@
     python benchmarks/run.py --full     # every peer on every model, larger models, longer
 
 Every (model, peer, task) runs in its own subprocess (``worker.py``), so that first calls are
-cold and peak memory (``ru_maxrss`` from ``wait4``) is per task; each has a timeout and an RSS
+cold and peak memory (the worker's VmHWM) is per task; each has a timeout and an RSS
 limit, and a peer that times out, runs out of memory or fails is recorded as such. Tasks:
 ``eval`` (build, compile, steady NLL and value-and-grad, 1000-point vmap batch), ``fit``,
 ``hypotest`` (q~mu at mu = 1, asymptotic) and ``limit`` (95% CL upper limit, asymptotic).
@@ -168,7 +168,7 @@ def run_job(
     killed = ""
     peak_seen = 0
     while True:
-        pid, wstatus, usage = os.wait4(proc.pid, os.WNOHANG)
+        pid, wstatus, _ = os.wait4(proc.pid, os.WNOHANG)
         if pid == proc.pid:
             break
         rss = _rss_bytes(proc.pid)
@@ -190,7 +190,9 @@ def run_job(
         "task": job.task,
         "wall_s": wall,
     }
-    record["peak_rss_bytes"] = max(usage.ru_maxrss * 1024, peak_seen)
+    # the worker's own VmHWM when it finished; else (killed) the largest RSS seen while polling.
+    # Not ru_maxrss from wait4: after fork + exec it starts from this process's resident size.
+    record["peak_rss_bytes"] = peak_seen
     if killed:
         record["status"], _, record["reason"] = killed.partition(": ")
         return record
@@ -201,6 +203,7 @@ def run_job(
         )
         return record
     record.update(json.loads(out_file.read_text()))
+    record["peak_rss_bytes"] = max(record.get("vmhwm_bytes") or 0, peak_seen)
     return record
 
 

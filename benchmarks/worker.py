@@ -5,8 +5,9 @@
 ``JOB.json``: ``{"peer": "hs3jax" | "pyhf-jax" | "pyhf-numpy" | "root" | "pyhs3", "task": "eval" |
 "fit" | "hypotest" | "limit", "files": {"pyhf" | "hs3" | "root" | "pyhs3": path}, "opts": {...}}``.
 ``OUT.json`` gets the peer's numbers and ``"status"``: ``"ok"``, ``"n/a"`` (the peer cannot do
-this; ``"reason"``) or ``"error"`` (``"error"``: the exception, ``"traceback"``). Peak memory and
-timeouts are measured by the parent (``run.py``), which owns the process.
+this; ``"reason"``) or ``"error"`` (``"error"``: the exception, ``"traceback"``), and ``"vmhwm_bytes"``, the
+process's peak resident memory. Timeouts and the memory limit are enforced by the parent
+(``run.py``), which owns the process.
 """
 
 from __future__ import annotations
@@ -30,6 +31,19 @@ PEERS = {
     "root": ("peers.root_peer", {}),
     "pyhs3": ("peers.pyhs3_peer", {}),
 }
+
+
+def _peak_rss() -> int | None:
+    """This process's peak resident memory (VmHWM). Not ``ru_maxrss``: after fork + exec that
+    starts from the parent's resident size."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
 
 
 def main(job_file: str, out_file: str) -> int:
@@ -57,6 +71,7 @@ def main(job_file: str, out_file: str) -> int:
             "traceback": traceback.format_exc()[-4000:],
         }
     result["worker_s"] = time.perf_counter() - t0
+    result["vmhwm_bytes"] = _peak_rss()
     Path(out_file).write_text(json.dumps(result))
     return 0
 

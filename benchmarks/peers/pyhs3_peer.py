@@ -51,6 +51,17 @@ def adapt(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+def _as_input(value: Any, ndim: int) -> Any:
+    """A value shaped for a PyTensor input of ``ndim`` dimensions (scalars as size-1 arrays,
+    event arrays with trailing unit axes)."""
+    a = jnp.asarray(value, dtype=jnp.float64)
+    if a.ndim == ndim:
+        return a
+    if a.size == 1:
+        return a.reshape((1,) * ndim)
+    return a.reshape(a.shape + (1,) * (ndim - a.ndim)) if a.ndim < ndim else a
+
+
 def run(task: str, files: dict[str, str], opts: dict[str, Any]) -> dict[str, Any]:
     if task != "eval":
         raise NotAvailable("pyhs3 0.4.2 has no inference API (fit, hypotest, limits)")
@@ -62,9 +73,13 @@ def run(task: str, files: dict[str, str], opts: dict[str, Any]) -> dict[str, Any
     model = ws.model(doc["analyses"][0]["name"], progress=False)
     graph = pyhs3.jaxify(-model.log_prob)
     build_s = time.perf_counter() - t0
-    values = {**model.data, **model.free_params}
+    # parameters pyhs3 leaves out of free_params (an analysis without "init") take the
+    # document's first parameter point, as the other peers do
+    points = doc.get("parameter_points") or [{"parameters": []}]
+    values = {p["name"]: p["value"] for p in points[0]["parameters"]}
+    values.update({**model.data, **model.free_params})
     args = tuple(
-        jnp.asarray(values[n], dtype=jnp.float64).reshape((1,) * v.type.ndim)
+        _as_input(values[n], v.type.ndim)
         for n, v in zip(graph.input_names, graph.inputs, strict=True)
     )
 
@@ -72,15 +87,16 @@ def run(task: str, files: dict[str, str], opts: dict[str, Any]) -> dict[str, Any
         return jnp.sum(graph.call_positional(*a)[0])
 
     comp, f_nll = compile_time(lambda: jax.jit(nll), args)
-    comp_vg, f_vg = compile_time(
-        lambda: jax.jit(jax.value_and_grad(nll, argnums=tuple(range(len(args))))), args
-    )
+    wrt = tuple(
+        k for k, n in enumerate(graph.input_names) if n not in model.data
+    )  # parameters, not data
+    comp_vg, f_vg = compile_time(lambda: jax.jit(jax.value_and_grad(nll, argnums=wrt)), args)
     t = steady(
         {"nll": lambda: f_nll(*args), "vg": lambda: f_vg(*args)}, opts["repeats"], opts["max_time"]
     )
     return {
         "build_s": build_s,
-        "n_params": len(model.free_params),
+        "n_params": len(wrt),
         "compile_s": comp["compile_s"],
         "compile_detail": comp,
         "compile_vg_s": comp_vg["compile_s"],

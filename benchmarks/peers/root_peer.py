@@ -129,12 +129,16 @@ def _calculator(r: _Root) -> Any:
 
 
 def _hypotest(r: _Root) -> float:
-    return float(_calculator(r).GetHypoTest().CLs())
+    result = _calculator(r).GetHypoTest()
+    result.SetBackgroundAsAlt(True)  # CLs = CL_{s+b} / CL_b with the b-only model as the alternate
+    return float(result.CLs())
 
 
 def _limit(r: _Root) -> float:
-    inverter = r.ROOT.RooStats.HypoTestInverter(_calculator(r))
+    calc = _calculator(r)  # a name keeps it alive: the inverter holds a bare pointer to it
+    inverter = r.ROOT.RooStats.HypoTestInverter(calc)
     inverter.SetConfidenceLevel(0.95)
     inverter.UseCLs(True)
     inverter.SetVerbose(False)
-    return float(inverter.GetInterval().UpperLimit())
+    interval = inverter.GetInterval()
+    return float(interval.UpperLimit())
