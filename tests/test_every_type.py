@@ -91,11 +91,13 @@ OTHER_TESTS: dict[str, tuple[str, str]] = {
     "power_sum_dist": ("test_node_library.py", "test_power_sum_formula"),
     "rate_density_dist": ("test_hs3_text_nodes.py", "test_rate_density_dist"),
     "rate_extended_dist": ("test_hs3_text_nodes.py", "test_rate_extended_dist"),
+    "projected_dist": ("test_root_node_corpus.py", "test_projected_dist_is_the_marginal"),
     "relativistic_breit_wigner_dist": (
         "test_node_library.py",
-        "test_relativistic_breit_wigner_formula",
+        "test_relativistic_breit_wigner_channels_against_quadrature",
     ),
-    "spline": ("test_hs3_text_nodes.py", "test_spline_is_the_not_a_knot_cubic"),
+    "spline": ("test_hs3_text_nodes.py", "test_spline_poly5_is_the_natural_quintic"),
+    "step": ("test_root_node_corpus.py", "test_step_function_against_root"),
     "weighted_sum": ("test_hs3_text_nodes.py", "test_histogram_binwidth_weighted_sum"),
 }
 

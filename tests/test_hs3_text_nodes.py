@@ -468,6 +468,49 @@ def test_spline_is_the_not_a_knot_cubic() -> None:
     np.testing.assert_allclose(got, ref, rtol=1e-13, atol=1e-15)
 
 
+def test_spline_poly5_is_the_natural_quintic() -> None:
+    """interpolation "poly5" (ROOT's TSpline5): the natural quintic spline (third and fourth
+    derivatives zero at the end knots, scipy's make_interp_spline), the first quintic below the
+    first knot and the quadratic Taylor polynomial at the last knot above it (TSpline5::Eval;
+    ROOT's own values are checked in the corpus case spline_mean_width)."""
+    from scipy.interpolate import make_interp_spline
+
+    x0, y0 = [0.0, 0.7, 2.0, 3.0, 4.5, 5.0], [1.0, 2.0, 1.5, 3.0, 2.5, 2.0]
+    funcs = [
+        {"name": "sp", "type": "spline", "x": "x", "x0": x0, "y0": y0, "interpolation": "poly5"}
+    ]
+    inside = [0.0, 0.3, 1.7, 2.99, 4.6, 5.0]
+    outside_low, outside_high = [-0.8, -0.1], [5.2, 6.5]
+    xs = inside + outside_low + outside_high
+    got = np.asarray(_function_values(funcs, "sp", ["x"], [[v] for v in xs]))
+    ends = [(3, 0.0), (4, 0.0)]
+    ref = make_interp_spline(x0, y0, k=5, bc_type=(ends, ends))
+    np.testing.assert_allclose(got[: len(inside) + 2], ref(inside + outside_low), rtol=1e-12)
+    d = np.asarray(outside_high) - x0[-1]
+    taylor = y0[-1] + ref(x0[-1], 1) * d + 0.5 * ref(x0[-1], 2) * d * d
+    np.testing.assert_allclose(got[len(inside) + 2 :], taylor, rtol=1e-12)
+
+
+def test_spline_and_step_malformed_input() -> None:
+    """Unknown spline order, unsorted knots and a step function with too few parameters are
+    DocumentErrors with the JSON path."""
+    base = {"name": "sp", "type": "spline", "x": "x", "x0": [0, 1, 2], "y0": [1, 2, 3]}
+    step = {
+        "name": "st",
+        "type": "step",
+        "axes": [{"name": "x", "edges": [0, 1, 2]}],
+        "parameters": ["g0"],
+    }
+    cases = [
+        ({**base, "interpolation": "poly4"}, r"functions\[0\]\.interpolation.*poly5"),
+        ({**base, "x0": [0, 2, 1]}, r"functions\[0\]\.x0.*increasing"),
+        (step, r"functions\[0\]\.parameters.*2 names or numbers"),
+    ]
+    for node, message in cases:
+        with pytest.raises(hs3jax.DocumentError, match=message):
+            hs3jax.load({"distributions": [], "functions": [node]})
+
+
 def test_integral_and_derivative() -> None:
     funcs = [
         {"name": "f", "type": "generic_function", "expression": "a*x^3"},

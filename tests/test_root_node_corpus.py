@@ -308,3 +308,19 @@ def test_projected_dist_of_a_non_gaussian_density_matches_scipy() -> None:
         got = np.asarray(model.pdf("p", {"x": xs}, {"a": a}))
         np.testing.assert_allclose(got, exact, rtol=1e-9)
     _gradient_matches_differences(model, {"a": 0.3})
+
+
+def test_step_function_against_root() -> None:
+    """step (ROOT's ParamHistFunc) inside a weighted_sum_dist: ROOT's 2ΔNLL and densities, and
+    the function's value is the parameter of the bin (edges [0, 1, 1.5, 3, 5])."""
+    nll_deviation("step_realsumpdf")
+    pdf_deviation("step_realsumpdf")
+    model = _model("step_realsumpdf")
+    value = REF["step_realsumpdf"]["values"][1]
+    pars = _pars(model, value)
+    heights = [value["all_values"][f"g{i}"] for i in range(4)]
+    widths = np.diff([0.0, 1.0, 1.5, 3.0, 5.0])
+    x = np.array([0.2, 0.99, 1.2, 2.0, 4.9])
+    bins = np.array([0, 0, 1, 2, 3])
+    expected = np.asarray(heights)[bins] / np.dot(heights, widths)
+    np.testing.assert_allclose(np.asarray(model.pdf("model", {"x": x}, pars)), expected, rtol=1e-13)
