@@ -6,8 +6,9 @@ with θ_k fixed at θ̂_k ± σ̂_k (all other parameters profiled):
     Δμ_k^± = μ̂(θ_k = θ̂_k ± σ̂_k) − μ̂.
 
 All 2 n conditional fits run in one ``jax.vmap`` over (start, free mask) of the Newton
-minimiser, starting from the unconditional minimum. Pulls are (θ̂_k − θ_k^init)/1 with error σ̂_k
-(for the unit-Gaussian-constrained HistFactory nuisance parameters, the usual pull).
+minimiser, starting from the unconditional minimum. Pulls are reported both raw, θ̂_k − θ_k⁰ with
+error σ̂_k, and normalised to the pre-fit width of the constraint (:mod:`hs3jax.infer.pulls`):
+(θ̂_k − θ_k⁰)/σ_k^pre and σ̂_k/σ_k^pre.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 from hs3jax.errors import ModelError
 from hs3jax.infer.fit import FitResult, ParInput, fit, setup
 from hs3jax.infer.newton import newton_minimize
+from hs3jax.infer.pulls import prefit_widths
 from hs3jax.model import Model
 
 __all__ = ["Ranking", "ranking"]
@@ -39,10 +41,14 @@ class Ranking:
         poi_hat: μ̂ of the unconditional fit.
         parameters: nuisance parameter names, ranked.
         impact_up, impact_down: Δμ with θ_k at θ̂_k + σ̂_k and θ̂_k − σ̂_k.
-        pulls: θ̂_k − θ_k^init.
+        pulls: θ̂_k − θ_k⁰ (θ⁰: the model's initial, nominal values).
         constraints: σ̂_k.
         converged: whether both refits of each parameter converged.
         fit: the unconditional fit.
+        prefit_widths: σ_k^pre of the constraint term (∞: unconstrained; NaN: not available
+            for models with unbinned data).
+        normalised_pulls: (θ̂_k − θ_k⁰)/σ_k^pre (NaN where σ^pre is not finite).
+        normalised_constraints: σ̂_k/σ_k^pre (NaN where σ^pre is not finite).
     """
 
     poi: str
@@ -54,6 +60,9 @@ class Ranking:
     constraints: np.ndarray
     converged: np.ndarray
     fit: FitResult
+    prefit_widths: np.ndarray
+    normalised_pulls: np.ndarray
+    normalised_constraints: np.ndarray
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary."""
@@ -68,10 +77,18 @@ class Ranking:
                     "pull": float(self.pulls[i]),
                     "constraint": float(self.constraints[i]),
                     "converged": bool(self.converged[i]),
+                    "prefit_width": _number(self.prefit_widths[i]),
+                    "pull_normalised": _number(self.normalised_pulls[i]),
+                    "constraint_normalised": _number(self.normalised_constraints[i]),
                 }
                 for i, name in enumerate(self.parameters)
             ],
         }
+
+
+def _number(value: float) -> float | None:
+    """A JSON number, or null for ∞ and NaN."""
+    return float(value) if np.isfinite(value) else None
 
 
 def ranking(
@@ -88,7 +105,7 @@ def ranking(
     data = model.data if data is None else data
     inputs = model.inputs if inputs is None else inputs
     best = fit(model, data, init=init, fixed=fixed, inputs=inputs)
-    start0, mask = setup(model, init, fixed)
+    _, mask = setup(model, init, fixed)
     k_poi = model.poi_index
     nps = [i for i in np.flatnonzero(mask) if i != k_poi]
     starts, masks = [], []
@@ -112,6 +129,14 @@ def ranking(
             conv = np.asarray(np.asarray(out.converged).reshape(-1, 2).all(axis=1))
         else:
             mu, conv = np.zeros((0, 2)), np.zeros(0, dtype=bool)
+    try:
+        widths = prefit_widths(model, inputs)
+    except ModelError:  # unbinned data: no pre-fit widths
+        widths = np.full(len(model.parameters), np.nan)
+    nominal = np.asarray(model.init, dtype=np.float64)
+    sigma = np.sqrt(np.clip(np.diag(best.covariance), 0, None))
+    finite = np.isfinite(widths)
+    safe = np.where(finite, widths, 1.0)
     poi_hat = float(best.x[k_poi])
     up, down = mu[:, 0] - poi_hat, mu[:, 1] - poi_hat
     order = np.argsort(-(np.abs(up) + np.abs(down)), kind="stable")
@@ -122,8 +147,11 @@ def ranking(
         parameters=tuple(model.parameters[i] for i in idx),
         impact_up=up[order],
         impact_down=down[order],
-        pulls=(best.x - np.asarray(start0))[idx],
-        constraints=np.sqrt(np.clip(np.diag(best.covariance), 0, None))[idx],
+        pulls=(best.x - nominal)[idx],
+        constraints=sigma[idx],
         converged=conv[order],
         fit=best,
+        prefit_widths=widths[idx],
+        normalised_pulls=np.where(finite, (best.x - nominal) / safe, np.nan)[idx],
+        normalised_constraints=np.where(finite, sigma / safe, np.nan)[idx],
     )
