@@ -65,9 +65,9 @@ def prefit_widths(model: Model, inputs: Pytree = None) -> np.ndarray:
         return np.where(constrained, 1.0 / np.sqrt(np.where(constrained, curvature, 1.0)), np.inf)
 
 
-def _total_hessian(model: Model, inputs: Pytree) -> jax.Array:
+def _total_hessian(model: Model, inputs: Pytree) -> np.ndarray:
     with jax.enable_x64(True):
-        return jax.hessian(model.nll_fn)(jnp.asarray(model.init), model.data, inputs)
+        return np.asarray(jax.hessian(model.nll_fn)(jnp.asarray(model.init), model.data, inputs))
 
 
 @dataclass(frozen=True)
