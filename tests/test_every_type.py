@@ -87,6 +87,10 @@ OTHER_TESTS: dict[str, tuple[str, str]] = {
         "test_density_and_log_density_function_dist",
     ),
     "mixture_model": ("test_hs3_text_nodes.py", "test_mixture_model"),
+    "mixture_resolution_model": (
+        "test_hs3_text_nodes.py",
+        "test_resolution_models_of_the_hs3_draft",
+    ),
     "multivariate_normal_dist": ("test_hs3_text_nodes.py", "test_multivariate_normal_pdf_and_nll"),
     "power_sum_dist": ("test_node_library.py", "test_power_sum_formula"),
     "rate_density_dist": ("test_hs3_text_nodes.py", "test_rate_density_dist"),
@@ -108,6 +112,8 @@ ALIASES: dict[str, str] = {
     "bifurcated_gaussian_dist": "bifurkated_gaussian_dist",
     "binsampling_dist": "binsampling",
     "gennormal_dist": "generalized_normal_dist",
+    "delta_resolution_model": "truth_model_function",
+    "gaussian_resolution_model": "gauss_model_function",
     "multinormal_dist": "multivariate_normal_dist",
     "normal_dist": "gaussian_dist",
 }

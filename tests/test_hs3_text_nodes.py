@@ -531,3 +531,72 @@ def test_integral_and_derivative() -> None:
     np.testing.assert_allclose(
         _function_values(funcs, "d2", ["x", "a"], pts, ranges), 6 * a * x, rtol=1e-13
     )
+
+
+def test_resolution_models_of_the_hs3_draft() -> None:
+    """gaussian_resolution_model, delta_resolution_model and mixture_resolution_model (HS3 draft
+    chapter 2.1.3) as the resolution of a decay_dist: the density is the numerical convolution
+    f·(e^{-u/τ}θ(u) ⊗ N(m, s)) + (1 − f)·e^{-t/τ}θ(t) normalised over t (scipy quad)."""
+    from scipy.integrate import quad
+
+    events = [0.3, 1.7, 2.2, 0.9, 4.1, 0.05, 1.3]
+    doc = _doc(
+        distributions=[
+            {
+                "name": "core",
+                "type": "gaussian_resolution_model",
+                "x": "t",
+                "mean": "m",
+                "sigma": "s",
+            },
+            {"name": "perfect", "type": "delta_resolution_model", "x": "t"},
+            {
+                "name": "res",
+                "type": "mixture_resolution_model",
+                "x": "t",
+                "summands": ["core", "perfect"],
+                "coefficients": ["f"],
+            },
+            {
+                "name": "dec",
+                "type": "decay_dist",
+                "t": "t",
+                "tau": "tau",
+                "resolutionModel": "res",
+                "decayType": 0,
+            },
+        ],
+        data=[
+            {
+                "name": "d",
+                "type": "unbinned",
+                "axes": [{"name": "t", "min": -1.0, "max": 6.0}],
+                "entries": [[e] for e in events],
+            }
+        ],
+        likelihoods=[{"name": "L", "distributions": ["dec"], "data": ["d"]}],
+        parameter_points=_points({"tau": 1.4, "m": 0.1, "s": 0.3, "f": 0.7}),
+    )
+    ws = hs3jax.load(doc)
+    assert ws.to_dict()["distributions"] == doc["distributions"]
+    model = ws.model("L")
+
+    def shape(t: float) -> float:
+        smeared = quad(
+            lambda u: math.exp(-u / 1.4) * stats.norm.pdf(t - u, 0.1, 0.3),
+            0,
+            40,
+            epsabs=0,
+            epsrel=1e-13,
+        )[0]
+        return 0.7 * smeared + (0.3 * math.exp(-t / 1.4) if t >= 0 else 0.0)
+
+    total = quad(shape, -1.0, 6.0, points=[0.0], epsabs=0, epsrel=1e-12, limit=200)[0]
+    expected = -sum(math.log(shape(t) / total) for t in events)
+    assert float(model.nll()) == pytest.approx(expected, rel=1e-10)
+    _grad_matches_fd(model, np.asarray(model.init))
+    bad = {**doc["distributions"][2], "coefficients": ["f", 0.2, 0.1]}
+    with pytest.raises(hs3jax.DocumentError, match=r"distributions\[2\]\.coefficients"):
+        hs3jax.load(
+            {**doc, "distributions": [*doc["distributions"][:2], bad, doc["distributions"][3]]}
+        )
