@@ -93,32 +93,41 @@ def skip_reason(model: Model, peer: str, task: str, mode: str) -> str | None:
     return None
 
 
+def priority(job: Job) -> int:
+    """Order of the jobs (lower first), so that a time budget cuts the least important ones:
+    0: the two models the issue's targets name (292 and >= 1000 parameters), every peer;
+    1: the ATLAS models, hs3jax and pyhf-jax; 2: the unbinned models, hs3jax, and the ATLAS
+    models' ROOT and pyhf-numpy evaluations; 3: the rest."""
+    model, peer, task = job.model, job.peer, job.task
+    if model.tags & {"292", "largest"}:
+        return 0
+    if "atlas" in model.tags and peer in JAX_PEERS:
+        return 1
+    if (model.kind == "unbinned" and peer == "hs3jax") or (
+        "atlas" in model.tags and task == "eval"
+    ):
+        return 2
+    return 3
+
+
 def plan(
     models: list[Model], mode: str, peers: list[str], tasks: list[str], timeouts: dict[str, float]
 ) -> list[Job]:
-    """Jobs in priority order: hs3jax and pyhf-jax first (the issue's targets), model by model,
-    their order alternating; then ROOT, pyhf-numpy and pyhs3. Under a time budget the jobs at
-    the end are the ones that get cut."""
+    """Every (model, peer, task), model by model, the peers' order alternating from one task to
+    the next (so that no peer always runs right after another's compilation), then sorted by
+    ``priority`` (quick mode: every evaluation first, so that every peer runs once)."""
     jobs: list[Job] = []
-    flip = False
+    order = [p for p in (*JAX_PEERS, *SLOW_PEERS) if p in peers]
     for model in models:
         for task in tasks:
-            pair = [p for p in JAX_PEERS if p in peers]
-            for peer in reversed(pair) if flip else pair:
-                jobs.append(
-                    Job(model, peer, task, timeouts["jax"], skip_reason(model, peer, task, mode))
-                )
-            flip = not flip
-    for peer in SLOW_PEERS:
-        if peer not in peers:
-            continue
-        for model in models:
-            for task in tasks:
-                jobs.append(
-                    Job(model, peer, task, timeouts["slow"], skip_reason(model, peer, task, mode))
-                )
-    if mode == "quick":  # every peer once first: all evaluations, then the inference tasks
+            for peer in order:
+                timeout = timeouts["jax" if peer in JAX_PEERS else "slow"]
+                jobs.append(Job(model, peer, task, timeout, skip_reason(model, peer, task, mode)))
+            order.reverse()
+    if mode == "quick":
         jobs.sort(key=lambda j: TASKS.index(j.task))
+    else:
+        jobs.sort(key=priority)
     return jobs
 
 
@@ -238,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--timeout",
         type=float,
-        help="seconds per hs3jax / pyhf-jax job (default 240; quick 90; full 1800)",
+        help="seconds per hs3jax / pyhf-jax job (default 180; quick 90; full 1800)",
     )
     ap.add_argument(
         "--slow-timeout",
@@ -282,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         else {"quick": 3.0, "default": 33.0, "full": 1e9}[mode]
     )
     timeouts = {
-        "jax": args.timeout or {"quick": 90.0, "default": 240.0, "full": 1800.0}[mode],
+        "jax": args.timeout or {"quick": 90.0, "default": 180.0, "full": 1800.0}[mode],
         "slow": args.slow_timeout or {"quick": 60.0, "default": 120.0, "full": 1800.0}[mode],
     }
     total_mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
