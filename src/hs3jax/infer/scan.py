@@ -5,8 +5,10 @@ profiled, θ̂̂(φ_k) = argmin −ln L(φ_k, θ), and
 
     Δ(2 NLL)_k = 2 [−ln L(φ_k, θ̂̂(φ_k)) + ln L(θ̂)]  (≥ 0 at converged points).
 
-The conditional fits run together through ``jax.vmap`` of the pure-JAX Newton minimiser; a point
-that does not converge there is refitted on the host (:func:`hs3jax.infer.minimize.minimize`).
+The conditional fits run together through ``jax.vmap`` of the pure-JAX Newton minimiser, each
+warm-started from the unconditional minimum θ̂ (with the scanned parameters set to the grid
+point), which is close to θ̂̂(φ_k) near the minimum where the scan matters; a point that does
+not converge there is refitted on the host (:func:`hs3jax.infer.minimize.minimize`).
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class ScanResult:
         converged: whether each conditional fit converged.
         bestfit: the unconditional best-fit values of the scanned parameters.
         min_nll: −ln L at the global minimum.
+        shape: the grid's shape (one length per scanned parameter); ``points`` and the
+            per-point arrays are that grid flattened in C order (first parameter slowest).
     """
 
     parameters: tuple[str, ...]
@@ -50,6 +54,11 @@ class ScanResult:
     converged: np.ndarray
     bestfit: tuple[float, ...]
     min_nll: float
+    shape: tuple[int, ...] = ()
+
+    def grid(self) -> np.ndarray:
+        """Δ(2 NLL) on the grid, shaped ``shape`` (for contour plots)."""
+        return self.twice_delta_nll.reshape(self.shape or (len(self.points),))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary."""
@@ -61,6 +70,7 @@ class ScanResult:
             "converged": self.converged.tolist(),
             "bestfit": list(self.bestfit),
             "min_nll": self.min_nll,
+            "shape": list(self.shape),
         }
 
 
@@ -82,10 +92,10 @@ def profile_scan(
     mesh = np.meshgrid(*axes, indexing="ij")
     points = np.stack([m.ravel() for m in mesh], axis=-1)
     best = fit(model, data, init=init, fixed=fixed, inputs=inputs, hessian=False)
-    start, mask = setup(model, init, {**(fixed or {}), **{n: 0.0 for n in names}})
+    _, mask = setup(model, init, {**(fixed or {}), **{n: 0.0 for n in names}})
     idx = np.asarray([model.index(n) for n in names])
     with jax.enable_x64(True):
-        starts = np.tile(start, (len(points), 1))
+        starts = np.tile(best.x, (len(points), 1))  # warm start: the unconditional minimum
         starts[:, idx] = points
         solve = jax.jit(
             jax.vmap(lambda s: newton_minimize(model.nll_fn, s, mask, model.bounds, data, inputs))
@@ -106,4 +116,5 @@ def profile_scan(
         converged=ok,
         bestfit=tuple(best.bestfit[n] for n in names),
         min_nll=best.nll,
+        shape=tuple(len(a) for a in axes),
     )
