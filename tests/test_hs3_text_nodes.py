@@ -600,3 +600,61 @@ def test_resolution_models_of_the_hs3_draft() -> None:
         hs3jax.load(
             {**doc, "distributions": [*doc["distributions"][:2], bad, doc["distributions"][3]]}
         )
+
+
+@pytest.mark.parametrize("decay_type", [1, 2])
+def test_double_sided_and_flipped_decay_with_an_offset_gaussian_resolution(
+    decay_type: int,
+) -> None:
+    """decayType 1 (e^{-|u|/τ}) and 2 (e^{u/τ}θ(−u)) convolved with N(μ = 0.25, σ): the
+    resolution keeps its mean on both sides (scipy's numerical convolution, rtol 1e-10)."""
+    from scipy.integrate import quad
+
+    events = [-2.1, -0.3, 0.05, 0.4, 1.9]
+    doc = _doc(
+        distributions=[
+            {
+                "name": "res",
+                "type": "gaussian_resolution_model",
+                "x": "t",
+                "mean": "m",
+                "sigma": "s",
+            },
+            {
+                "name": "dec",
+                "type": "decay_dist",
+                "t": "t",
+                "tau": "tau",
+                "resolutionModel": "res",
+                "decayType": decay_type,
+            },
+        ],
+        data=[
+            {
+                "name": "d",
+                "type": "unbinned",
+                "axes": [{"name": "t", "min": -5.0, "max": 5.0}],
+                "entries": [[e] for e in events],
+            }
+        ],
+        likelihoods=[{"name": "L", "distributions": ["dec"], "data": ["d"]}],
+        parameter_points=_points({"tau": 1.1, "m": 0.25, "s": 0.4}),
+    )
+    model = hs3jax.load(doc).model("L")
+    lo_u = -40.0
+    hi_u = 40.0 if decay_type == 1 else 0.0
+
+    def shape(t: float) -> float:
+        return quad(
+            lambda u: math.exp(-abs(u) / 1.1) * stats.norm.pdf(t - u, 0.25, 0.4),
+            lo_u,
+            hi_u,
+            points=[0.0] if decay_type == 1 else None,
+            epsabs=0,
+            epsrel=1e-13,
+            limit=200,
+        )[0]
+
+    total = quad(shape, -5.0, 5.0, epsabs=0, epsrel=1e-12, limit=200)[0]
+    expected = -sum(math.log(shape(t) / total) for t in events)
+    assert float(model.nll()) == pytest.approx(expected, rel=1e-10)

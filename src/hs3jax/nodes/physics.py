@@ -36,7 +36,10 @@ __all__ = ["DecayDist", "GaussModel", "MixtureResolutionModel", "TruthModel"]
 class ResolutionModel(Distribution):
     """Base of resolution models: the log of the model convolved with a one-sided exponential."""
 
-    def log_convolved_exp(self, scope: Scope, t: jax.Array, tau: jax.Array) -> jax.Array:
+    def log_convolved_exp(
+        self, scope: Scope, t: jax.Array, tau: jax.Array, flipped: bool = False
+    ) -> jax.Array:
+        """ln of (e^{-u/τ} θ(u)) ⊗ R at t, or with ``flipped`` of (e^{u/τ} θ(−u)) ⊗ R."""
         raise NotImplementedError
 
 
@@ -49,7 +52,10 @@ class TruthModel(ResolutionModel):
 
     x: Observable
 
-    def log_convolved_exp(self, scope: Scope, t: jax.Array, tau: jax.Array) -> jax.Array:
+    def log_convolved_exp(
+        self, scope: Scope, t: jax.Array, tau: jax.Array, flipped: bool = False
+    ) -> jax.Array:
+        t = -t if flipped else t
         safe = jnp.where(t >= 0, t, 0.0)
         return jnp.where(t >= 0, -safe / tau, -jnp.inf)
 
@@ -64,10 +70,13 @@ class GaussModel(ResolutionModel):
     mean: Ref = 0.0
     sigma: Ref
 
-    def log_convolved_exp(self, scope: Scope, t: jax.Array, tau: jax.Array) -> jax.Array:
+    def log_convolved_exp(
+        self, scope: Scope, t: jax.Array, tau: jax.Array, flipped: bool = False
+    ) -> jax.Array:
         mu = scope.value(self.mean)
         sigma = scope.value(self.sigma)
-        d = t - mu
+        # the flipped exponential: (e^{u/τ}θ(−u)) ⊗ N(μ, σ) at t = (e^{-v/τ}θ(v)) ⊗ N(−μ, σ) at −t
+        d = -(t - mu) if flipped else t - mu
         return sigma**2 / (2 * tau**2) - d / tau + log_ndtr((d - sigma**2 / tau) / sigma)
 
 
@@ -96,7 +105,9 @@ class MixtureResolutionModel(ResolutionModel):
                 found=k,
             )
 
-    def log_convolved_exp(self, scope: Scope, t: jax.Array, tau: jax.Array) -> jax.Array:
+    def log_convolved_exp(
+        self, scope: Scope, t: jax.Array, tau: jax.Array, flipped: bool = False
+    ) -> jax.Array:
         weights = [scope.value(c) for c in self.coefficients]
         if len(weights) == len(self.summands) - 1:
             weights.append(1.0 - sum(weights[1:], weights[0]) if weights else jnp.ones(()))
@@ -107,7 +118,7 @@ class MixtureResolutionModel(ResolutionModel):
                 raise ModelError(
                     f"mixture_resolution_model {self.name!r}: {name!r} is not a resolution model"
                 )
-            terms.append(model.log_convolved_exp(scope, t, tau) + jnp.log(w))
+            terms.append(model.log_convolved_exp(scope, t, tau, flipped) + jnp.log(w))
         stacked = jnp.stack(jnp.broadcast_arrays(*terms))
         return logsumexp(stacked, axis=0)
 
@@ -135,10 +146,11 @@ class DecayDist(Distribution):
         if self.decayType == 0:
             return model.log_convolved_exp(scope, t, tau)
         if self.decayType == 2:
-            return model.log_convolved_exp(scope, -t, tau)
+            return model.log_convolved_exp(scope, t, tau, flipped=True)
         if self.decayType == 1:
             return jnp.logaddexp(
-                model.log_convolved_exp(scope, t, tau), model.log_convolved_exp(scope, -t, tau)
+                model.log_convolved_exp(scope, t, tau),
+                model.log_convolved_exp(scope, t, tau, flipped=True),
             )
         raise ModelError(f"decay_dist {self.name!r}: unknown decayType {self.decayType}")
 
