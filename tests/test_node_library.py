@@ -922,3 +922,34 @@ def _model_gradient_matches_differences(model: hs3jax.Model, pars: dict[str, flo
 
         fd = (8.0 * (at(h) - at(-h)) - (at(2 * h) - at(-2 * h))) / (12.0 * h)
         assert grad[i] == pytest.approx(fd, rel=1e-6, abs=1e-7), (model.parameters[i], fd)
+
+
+def test_crystal_ball_malformed_keys_are_document_errors() -> None:
+    """crystalball_dist mixing a common key with its _L/_R pair, missing a key, or a right
+    tail without n_R; crystalball_doublesided_dist with alpha_R but no n_R."""
+    base = {"name": "cb", "type": "crystalball_dist", "m": "m", "m0": 0.0}
+    cases = [
+        ({**base, "sigma": 1.0, "sigma_L": 1.0, "alpha": 1.0, "n": 2.0}, r"\.sigma.*sigma_L"),
+        ({**base, "sigma": 1.0, "alpha": 1.0}, r".*neither 'n' nor 'n_L'"),
+        (
+            {**base, "sigma": 1.0, "alpha_L": 1.0, "n_L": 2.0, "alpha_R": 1.5},
+            r"\.n_R.*right tail",
+        ),
+        (
+            {
+                "name": "cb",
+                "type": "crystalball_doublesided_dist",
+                "m": "m",
+                "m0": 0.0,
+                "sigma_L": 1.0,
+                "sigma_R": 1.0,
+                "alpha_L": 1.0,
+                "n_L": 2.0,
+                "alpha_R": 1.5,
+            },
+            r"\.n_R",
+        ),
+    ]
+    for node, message in cases:
+        with pytest.raises(hs3jax.DocumentError, match=r"distributions\[0\]" + message):
+            hs3jax.load({"distributions": [node]})
