@@ -163,7 +163,14 @@ def run_job(
     job_file.write_text(
         json.dumps({"peer": job.peer, "task": job.task, "files": files, "opts": opts})
     )
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    partial_file = workdir / "partial.json"
+    partial_file.unlink(missing_ok=True)
+    env = {
+        **os.environ,
+        "OPENBLAS_NUM_THREADS": "1",
+        "PYTHONWARNINGS": "ignore",
+        "BENCH_PARTIAL": str(partial_file),
+    }
     err_file = workdir / "stderr.txt"
     t0 = time.perf_counter()
     with open(err_file, "wb") as err:  # a file, not a pipe: a chatty peer must not block on it
@@ -204,6 +211,9 @@ def run_job(
     record["peak_rss_bytes"] = peak_seen
     if killed:
         record["status"], _, record["reason"] = killed.partition(": ")
+        if partial_file.exists():  # the first call finished, the warm calls did not
+            record.update(json.loads(partial_file.read_text()), partial=True)
+            record["reason"] += " (first call done; warm calls cut)"
         return record
     if not out_file.exists():
         record["status"] = "error"

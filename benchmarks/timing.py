@@ -3,6 +3,8 @@ JAX compile times (first call of a freshly jitted function minus a warm call).""
 
 from __future__ import annotations
 
+import json
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -51,12 +53,22 @@ def steady(
     return {k: statistics.median(v) for k, v in samples.items()}
 
 
+def _save_partial(values: dict[str, float]) -> None:
+    """Leave the first-call time where the parent finds it should the warm calls time out
+    (``BENCH_PARTIAL``: a path, set by ``worker.py``)."""
+    path = os.environ.get("BENCH_PARTIAL")
+    if path:
+        with open(path, "w") as fh:
+            json.dump(values, fh)
+
+
 def first_and_warm(f: Callable[[], Any], repeats: int, max_s: float) -> tuple[float, float, Any]:
     """(seconds of the first call, median seconds of up to ``repeats`` warm calls (at least one;
     no more once about ``max_s`` seconds are spent), the first call's result)."""
     t0 = time.perf_counter()
     out = block(f())
     first = time.perf_counter() - t0
+    _save_partial({"first_s": first})
     warm: list[float] = []
     deadline = time.perf_counter() + max_s
     while len(warm) < max(1, repeats):
