@@ -27,7 +27,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import digamma, polygamma
+from jax.scipy.special import digamma
+from scipy.special import polygamma as scipy_polygamma
 
 from hs3jax.errors import ModelError
 from hs3jax.model import Model
@@ -61,18 +62,21 @@ def constraint_kinds(model: Model) -> np.ndarray:
     """
     if model in _KINDS:
         return _KINDS[model]
-    with jax.enable_x64(True), jax.ensure_compile_time_eval():
-        aux = jnp.asarray(model.data["aux"], dtype=jnp.float64)
-        if aux.shape[0] == 0:
-            kinds = np.zeros(0, dtype=np.int64)
-            _KINDS[model] = kinds
-            return kinds
-        pars = jnp.asarray(model.init, dtype=jnp.float64)
-        derivs = _derivs_jit(model)
-        _, h0 = derivs(pars, aux, model.inputs)
-        _, h1 = derivs(pars, aux + 1.0 + jnp.abs(aux), model.inputs)
+    aux_np = np.asarray(model.data["aux"], dtype=np.float64)
+    if aux_np.shape[0] == 0:
+        kinds = np.zeros(0, dtype=np.int64)
+        _KINDS[model] = kinds
+        return kinds
+    with jax.enable_x64(True):
+        # one compiled program called directly with numpy arguments, so this runs on concrete
+        # values even inside another trace (ensure_compile_time_eval would run it op by op,
+        # compiling every primitive separately: seconds on a first call)
+        pars = np.asarray(model.init, dtype=np.float64)
+        derivs = _derivs_jit(model).lower(pars, aux_np, model.inputs).compile()
+        _, h0 = derivs(pars, aux_np, model.inputs)
+        _, h1 = derivs(pars, aux_np + 1.0 + np.abs(aux_np), model.inputs)
         h0n, h1n = np.asarray(h0), np.asarray(h1)
-        trigamma = np.asarray(polygamma(1, aux + 1.0))
+    trigamma = scipy_polygamma(1, aux_np + 1.0)
     gauss = np.isclose(h0n, h1n, rtol=1e-9, atol=0.0) & (h0n > 0)
     poisson = ~gauss & np.isclose(h0n, trigamma, rtol=1e-6, atol=0.0)
     bad = ~(gauss | poisson)
@@ -114,12 +118,10 @@ def asimov_fn(model: Model) -> Callable[[jax.Array, Pytree], Pytree]:
     return asimov
 
 
-_DERIVS: weakref.WeakKeyDictionary[Model, Callable[..., tuple[jax.Array, jax.Array]]] = (
-    weakref.WeakKeyDictionary()
-)
+_DERIVS: weakref.WeakKeyDictionary[Model, Any] = weakref.WeakKeyDictionary()
 
 
-def _derivs_jit(model: Model) -> Callable[..., tuple[jax.Array, jax.Array]]:
+def _derivs_jit(model: Model) -> jax.stages.Wrapped:
     """Jitted ``(pars, aux, inputs) -> (g, h)``, compiled once per model."""
     if model not in _DERIVS:
         _DERIVS[model] = jax.jit(

@@ -18,6 +18,7 @@ observables at θ̂̂(μ') fitted to the *observed* data, starting from the mode
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import jax
@@ -78,6 +79,14 @@ def cls_expected(q_asimov: Any) -> tuple[Any, Any, Any]:
     return cls_observed(n, q_asimov)
 
 
+@partial(jax.jit, static_argnums=2)
+def _cls_jit(q: Any, q_asimov: Any, test_stat: str) -> tuple[Any, Any]:
+    """Observed and expected (CL_{s+b}, CL_b, CL_s) as one compiled program (run op by op,
+    these scalar formulas would compile a program per primitive on a first call)."""
+    t = asymptotic_teststat(q, q_asimov, test_stat)
+    return cls_observed(t, q_asimov), cls_expected(q_asimov)
+
+
 @dataclass(frozen=True, eq=False)
 class AsymptoticCalculator:
     """Asymptotic hypothesis tests of one model on one data set; the μ-independent fits (the
@@ -118,9 +127,7 @@ class AsymptoticCalculator:
         """CL_s (observed and expected band) at POI = ``mu``."""
         q, qa = self.teststats(mu)
         with jax.enable_x64(True):
-            t = asymptotic_teststat(q, qa, self.test_stat)
-            clsb, clb, cls = cls_observed(t, qa)
-            clsb_e, clb_e, cls_e = cls_expected(qa)
+            (clsb, clb, cls), (clsb_e, clb_e, cls_e) = _cls_jit(q, qa, self.test_stat)
         index = self.model.poi_index
         assert index is not None
         is_q0 = self.test_stat == "q0"
