@@ -123,11 +123,11 @@ _DERIVS: weakref.WeakKeyDictionary[Model, Any] = weakref.WeakKeyDictionary()
 
 def _derivs_jit(model: Model) -> jax.stages.Wrapped:
     """Jitted ``(pars, aux, inputs) -> (g, h)``, compiled once per model."""
-    if model not in _DERIVS:
-        _DERIVS[model] = jax.jit(
-            lambda pars, aux, inputs: _aux_derivatives(model, pars, aux, inputs)
-        )
-    return _DERIVS[model]
+    wrapped = _DERIVS.get(model)
+    if wrapped is None:
+        wrapped = jax.jit(lambda pars, aux, inputs: _aux_derivatives(model, pars, aux, inputs))
+        _DERIVS[model] = wrapped
+    return wrapped
 
 
 def asimov_data(model: Model, pars: jax.Array | np.ndarray, inputs: Pytree = None) -> Pytree:
