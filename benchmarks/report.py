@@ -56,11 +56,15 @@ def summarise(
             if r.get(key) is not None:
                 row[key] = r[key]
     for peers in rows.values():
-        hs = peers.get("hs3jax", {})
-        if hs.get("model_bytes") and hs.get("nll_s") and bandwidth > 0:
-            floor = hs["model_bytes"] / bandwidth
-            hs["nll_floor_s"] = floor
-            hs["nll_floor_multiple"] = hs["nll_s"] / floor
+        # the model's tensors as hs3jax holds them (templates, data); every peer's NLL reads
+        # at least this information, so one pass over it is the floor for all of them
+        model_bytes = peers.get("hs3jax", {}).get("model_bytes")
+        if model_bytes and bandwidth > 0:
+            floor = model_bytes / bandwidth
+            for p in peers.values():
+                if p.get("nll_s"):
+                    p["nll_floor_s"] = floor
+                    p["nll_floor_multiple"] = p["nll_s"] / floor
         for metric in METRICS:
             values = [p[metric] for p in peers.values() if p.get(metric)]
             if not values:
@@ -86,7 +90,9 @@ def _cell(row: dict[str, Any], metric: str) -> str:
     return text if ratio is None else f"{text} ({ratio:.2g}x)"
 
 
-def table(rows: dict[str, dict[str, dict[str, Any]]], title: str, metrics: list[str]) -> Any:
+def table(
+    rows: dict[str, dict[str, dict[str, Any]]], title: str, metrics: list[str], floor: bool = False
+) -> Any:
     """A rich table: one line per (model, peer), each metric as ``value (ratio to best)``."""
     from rich.table import Table
 
@@ -96,20 +102,23 @@ def table(rows: dict[str, dict[str, dict[str, Any]]], title: str, metrics: list[
     t.add_column("pars", justify="right")
     for m in metrics:
         t.add_column(METRICS[m][4], justify="right")
-    t.add_column("NLL /\nfloor", justify="right")
+    if floor:
+        t.add_column("NLL /\nfloor", justify="right")
     for model, peers in rows.items():
         first = True
         for peer in PEERS:
             if peer not in peers:
                 continue
             row = peers[peer]
-            floor = row.get("nll_floor_multiple")
+            if all(v.startswith("n/a") for v in row["status"].values()):
+                continue  # e.g. pyhf on unbinned models
+            multiple = row.get("nll_floor_multiple")
             t.add_row(
                 model if first else "",
                 peer,
                 str(row.get("n_params", "")),
                 *(_cell(row, m) for m in metrics),
-                "-" if floor is None else f"{floor:.0f}",
+                *([] if not floor else ["-" if multiple is None else f"{multiple:.0f}"]),
                 end_section=False,
             )
             first = False

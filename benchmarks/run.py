@@ -400,7 +400,12 @@ def main(argv: list[str] | None = None) -> int:
         "limit_warm_s",
     ]
     say(
-        report.table(rows, f"Evaluation ({mode}): value (ratio to the best peer on that model)", ev)
+        report.table(
+            rows,
+            f"Evaluation ({mode}): value (ratio to the best peer on that model)",
+            ev,
+            floor=True,
+        )
     )
     say(
         report.table(
@@ -410,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     say(
-        "NLL / floor: hs3jax's steady NLL time over one pass of its model arrays at the measured copy bandwidth. "
+        "NLL / floor: steady NLL time over one pass over the model's arrays (bytes of hs3jax's data and inputs) at the measured copy bandwidth. "
         "n/a: the peer cannot; skipped: left out in this mode (reason in the JSON); timeout / out of memory: killed."
     )
     tg = report.targets(rows, tagged)
