@@ -7,6 +7,9 @@
 """
 
 from hs3jax import nodes as _nodes  # noqa: F401  (registers the built-in node types)
+from hs3jax.cache import compilation_cache_dir as compilation_cache_dir
+from hs3jax.cache import enable_compilation_cache as enable_compilation_cache
+from hs3jax.cache import enable_from_env as _enable_cache_from_env
 from hs3jax.errors import (
     CycleError as CycleError,
 )
@@ -65,6 +68,9 @@ from hs3jax.workspace import load as load
 
 __version__ = "0.1.0"
 
+# opt-in only: the persistent compilation cache is turned on when $HS3JAX_CACHE_DIR is set
+_enable_cache_from_env()
+
 __all__ = [
     "CycleError",
     "Distribution",
@@ -85,7 +91,9 @@ __all__ = [
     "RefList",
     "UnknownTypeError",
     "Workspace",
+    "compilation_cache_dir",
     "dump",
+    "enable_compilation_cache",
     "fit",
     "hypotest",
     "known_types",

@@ -68,15 +68,25 @@ class Objective:
 
 
 _CACHE: weakref.WeakKeyDictionary[Model, Objective] = weakref.WeakKeyDictionary()
+# jitted derivatives per pure NLL function: models of one structure share ``nll_fn``
+# (hs3jax.compile), so refits of a patched or rebuilt model reuse the compiled programs
+_DERIVATIVES: weakref.WeakKeyDictionary[Callable[..., Any], tuple[Any, Any]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def objective(model: Model) -> Objective:
     """The (cached) :class:`Objective` of ``model``."""
     if model not in _CACHE:
+        derivatives = _DERIVATIVES.get(model.nll_fn)
+        if derivatives is None:
+            derivatives = (
+                jax.jit(jax.value_and_grad(model.nll_fn)),
+                jax.jit(jax.hessian(model.nll_fn)),
+            )
+            _DERIVATIVES[model.nll_fn] = derivatives
         _CACHE[model] = Objective(
-            model=model,
-            value_and_grad=jax.jit(jax.value_and_grad(model.nll_fn)),
-            hessian=jax.jit(jax.hessian(model.nll_fn)),
+            model=model, value_and_grad=derivatives[0], hessian=derivatives[1]
         )
     return _CACHE[model]
 
