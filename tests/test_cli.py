@@ -102,3 +102,83 @@ def test_convert_round_trip(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
     }
     code, _, err = _run(capsys, "convert", str(tmp_path / "missing.json"), str(back))
     assert code == 2 and "no such file" in err
+
+
+def test_fit_minos(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(capsys, "fit", SIMPLE, "--minos", "mu")
+    assert code == 0 and set(out["minos"]) == {"mu"}  # type: ignore[arg-type]
+    interval = out["minos"]["mu"]  # type: ignore[index]
+    assert interval["at_lower_limit"] is True and interval["upper"] > 0
+    assert "mu:" in err
+    code, out, _ = _run(capsys, "fit", SIMPLE, "--minos")
+    assert code == 0 and len(out["minos"]) == 3  # type: ignore[arg-type]
+
+
+def test_two_dimensional_scan(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["scan", SIMPLE, "--parameter", "mu", "--range", "0", "2", "3"]
+    argv += ["--parameter", "uncorr_bkguncrt[0]", "--range", "0.9", "1.1", "2"]
+    code, out, err = _run(capsys, *argv)
+    assert code == 0 and out["shape"] == [3, 2] and len(out["points"]) == 6  # type: ignore[arg-type]
+    assert out["parameters"] == ["mu", "uncorr_bkguncrt[0]"]
+    assert "mu x uncorr_bkguncrt[0]" in err
+
+
+def test_pulls_and_ranking_show_normalised_pulls(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(capsys, "pulls", SIMPLE)
+    rows = {r["parameter"]: r for r in out["pulls"]}  # type: ignore[union-attr]
+    assert code == 0 and rows["mu"]["pull"] is None
+    assert rows["uncorr_bkguncrt[0]"]["prefit_width"] > 0
+    code, out, err = _run(capsys, "ranking", SIMPLE)
+    assert code == 0 and "pull_normalised" in out["ranking"][0]  # type: ignore[index]
+    assert "pull/prefit" in err
+
+
+def test_patch_and_analysis_options(capsys: pytest.CaptureFixture[str]) -> None:
+    base = ROOT / "tests" / "data"
+    bkg = str(base / "likelihoods" / "ATLAS-SUSY-2018-14__Comb_bkgonly.json")
+    patch = str(base / "patches" / "ATLAS-SUSY-2018-14__Comb_bkgonly.patch.json")
+    ref = next(
+        m
+        for m in read_json(ROOT / "tests" / "reference" / "pyhf" / "inference_reference.json")[
+            "models"
+        ]
+        if m["file"].endswith("ATLAS-SUSY-2018-14__Comb_bkgonly.json")
+    )
+    code, out, _ = _run(capsys, "cls", bkg, "--patch", patch)
+    assert code == 0 and abs(float(out["CLs_obs"]) - ref["hypotest"]["CLs_obs"]) < 1e-5  # type: ignore[arg-type]
+    two = str(base / "pyhf" / "two_measurements.json")
+    analyses = json.loads(Path(two).read_text())["measurements"]
+    second = analyses[1]["name"]
+    code, out, _ = _run(capsys, "fit", two, "--analysis", second)
+    assert code == 0 and out["model"] == second
+    assert main(["fit", two, "--analysis", "no-such-analysis"]) == 2
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["scan", SIMPLE, "--parameter", "mu", "--parameter", "uncorr_bkguncrt[0]"],
+        ["scan", SIMPLE, "--parameter", "nope", "--range", "0", "1", "2"],
+        ["fit", SIMPLE, "--minos", "nope"],
+        ["pulls", SIMPLE, "--init", "nope=1"],
+    ],
+)
+def test_more_bad_input_exits_2(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    assert main(argv) == 2
+
+
+def test_failed_fit_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    """A fixed value where the expected yields are negative: −ln L is not finite anywhere."""
+    code = main(["fit", SIMPLE, "--fixed", "uncorr_bkguncrt[0]=-5"])
+    captured = capsys.readouterr()
+    assert code == 1 and "fit failed" in captured.err
+    assert json.loads(captured.out)["success"] is False
+
+
+def test_long_commands_report_progress_on_stderr() -> None:
+    from rich.progress import Progress
+
+    from hs3jax.cli import _progress
+
+    bar = _progress()
+    assert isinstance(bar, Progress) and bar.console.stderr

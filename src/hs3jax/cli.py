@@ -114,7 +114,17 @@ def _fit(args: argparse.Namespace) -> dict[str, Any]:
     from hs3jax.infer.fit import fit
 
     model, init, fixed = _model_and_setup(args)
-    result = fit(model, init=init or None, fixed=fixed or None, method=args.method)
+    # --minos alone: every free parameter; --minos a b: those
+    minos: bool | list[str] = False if args.minos is None else (args.minos or True)
+    bar = _progress() if minos else None
+    if bar is None:
+        result = fit(model, init=init or None, fixed=fixed or None, method=args.method, minos=minos)
+    else:
+        with bar:
+            bar.add_task("fit and MINOS intervals", total=None)
+            result = fit(
+                model, init=init or None, fixed=fixed or None, method=args.method, minos=minos
+            )
     poi = (
         f", {model.poi} = {result.bestfit[model.poi]:.6g} ± {result.errors[model.poi]:.3g}"
         if model.poi
@@ -125,6 +135,13 @@ def _fit(args: argparse.Namespace) -> dict[str, Any]:
         f"{result.seconds:.2f} s, min NLL {result.nll:.6f}{poi}",
         file=sys.stderr,
     )
+    for name, interval in result.minos.items():
+        print(
+            f"  {name}: {result.bestfit[name]:.6g} {interval.lower:+.4g} {interval.upper:+.4g}"
+            f"{' (lower end at the bound)' if interval.at_lower_limit else ''}"
+            f"{' (upper end at the bound)' if interval.at_upper_limit else ''}",
+            file=sys.stderr,
+        )
     return {"model": model.name, **result.to_dict()}
 
 
@@ -226,19 +243,41 @@ def _scan(args: argparse.Namespace) -> dict[str, Any]:
     from hs3jax.infer.scan import profile_scan
 
     model, init, fixed = _model_and_setup(args)
-    name = args.parameter or _poi_checked(model)
-    lo, hi, n = args.range
-    result = profile_scan(
-        model,
-        {name: np.linspace(float(lo), float(hi), int(n))},
-        init=init or None,
-        fixed=fixed or None,
-    )
+    names = args.parameter or [_poi_checked(model)]
+    ranges = args.range or [["0", "3", "31"]]
+    if len(names) > 2 or len(ranges) != len(names):
+        raise ModelError(
+            "scan takes one or two --parameter NAME, each with its own --range LO HI N "
+            f"(got {len(names)} parameters and {len(ranges)} ranges)"
+        )
+    grid = {}
+    for name, (lo, hi, n) in zip(names, ranges, strict=True):
+        model.index(name)  # a bad name is bad input (exit code 2)
+        grid[name] = np.linspace(float(lo), float(hi), int(n))
+    bar = _progress()
+    if bar is None:
+        result = profile_scan(model, grid, init=init or None, fixed=fixed or None)
+    else:
+        with bar:
+            bar.add_task(f"profile scan over {int(np.prod(list(map(len, grid.values()))))} points")
+            result = profile_scan(model, grid, init=init or None, fixed=fixed or None)
+    best = ", ".join(f"{n} = {v:.6g}" for n, v in zip(names, result.bestfit, strict=True))
     print(
-        f"{model.name}: profile scan of {name} over {int(n)} points, best fit "
-        f"{result.bestfit[0]:.6g}, {int(result.converged.sum())} converged",
+        f"{model.name}: profile scan of {' x '.join(names)} over {len(result.points)} points, "
+        f"best fit {best}, {int(result.converged.sum())} converged",
         file=sys.stderr,
     )
+    return {"model": model.name, **result.to_dict()}
+
+
+def _pulls(args: argparse.Namespace) -> dict[str, Any]:
+    from hs3jax.infer.pulls import pulls
+
+    model, init, fixed = _model_and_setup(args)
+    result = pulls(model, init=init or None, fixed=fixed or None)
+    for i, name in enumerate(result.parameters):
+        if np.isfinite(result.pull[i]):
+            print(f"{name:40s} {result.pull[i]:+.3f} ± {result.constraint[i]:.3f}", file=sys.stderr)
     return {"model": model.name, **result.to_dict()}
 
 
@@ -254,9 +293,15 @@ def _ranking(args: argparse.Namespace) -> dict[str, Any]:
         with bar:
             bar.add_task(f"impacts of {len(model.parameters)} parameters", total=None)
             result = ranking(model, init=init or None, fixed=fixed or None)
+    print(f"{'parameter':40s} {'impact +':>10s} {'impact -':>10s}  pull/prefit", file=sys.stderr)
     for i, name in enumerate(result.parameters[: args.top]):
+        pull = (
+            f"{result.normalised_pulls[i]:+.3f} ± {result.normalised_constraints[i]:.3f}"
+            if np.isfinite(result.normalised_pulls[i])
+            else "(unconstrained)"
+        )
         print(
-            f"{name:40s} {result.impact_up[i]:+.4g} {result.impact_down[i]:+.4g}",
+            f"{name:40s} {result.impact_up[i]:+10.4g} {result.impact_down[i]:+10.4g}  {pull}",
             file=sys.stderr,
         )
     return {"model": model.name, **result.to_dict()}
@@ -282,11 +327,12 @@ def _parser() -> argparse.ArgumentParser:
         "cls": (_cls, "CLs at one POI value (asymptotic or toys), observed and expected band"),
         "limit": (_limit, "upper limit on the POI (observed and the Brazil band)"),
         "significance": (_significance, "discovery significance from q0"),
-        "scan": (_scan, "1-D profile likelihood scan"),
+        "scan": (_scan, "1-D or 2-D profile likelihood scan"),
         "ranking": (_ranking, "impacts of the nuisance parameters on the POI, and pulls"),
+        "pulls": (_pulls, "post-fit pulls normalised to the pre-fit constraint widths"),
         "convert": (_convert, "write a workspace as HS3 (optionally for ROOT) or pyhf JSON"),
     }
-    inference = {"fit", "cls", "limit", "significance", "scan", "ranking"}
+    inference = {"fit", "cls", "limit", "significance", "scan", "ranking", "pulls"}
     for name, (func, text) in commands.items():
         cmd = sub.add_parser(name, help=text, description=text)
         cmd.add_argument("file", help="HS3 or pyhf JSON file")
@@ -300,6 +346,14 @@ def _parser() -> argparse.ArgumentParser:
             cmd.add_argument("--fixed", action="append", help="hold name=value fixed (repeatable)")
         if name == "fit":
             cmd.add_argument("--method", default="lbfgsb", choices=["lbfgsb", "minuit"])
+            cmd.add_argument(
+                "--minos",
+                nargs="*",
+                metavar="NAME",
+                default=None,
+                help="profile-likelihood (MINOS) intervals: of the NAMEs, or of every free "
+                "parameter when no NAME is given",
+            )
         if name == "cls":
             cmd.add_argument("--poi-value", type=float, default=1.0, help="tested POI value")
             cmd.add_argument("--test-stat", default="qtilde", choices=["qtilde", "q", "q0"])
@@ -317,9 +371,17 @@ def _parser() -> argparse.ArgumentParser:
                 help="grid scan instead of root finding",
             )
         if name == "scan":
-            cmd.add_argument("--parameter", default=None, help="parameter (default: the POI)")
             cmd.add_argument(
-                "--range", nargs=3, metavar=("LO", "HI", "N"), default=["0", "3", "31"]
+                "--parameter",
+                action="append",
+                help="scanned parameter (default: the POI); give it twice for a 2-D scan",
+            )
+            cmd.add_argument(
+                "--range",
+                action="append",
+                nargs=3,
+                metavar=("LO", "HI", "N"),
+                help="grid of each --parameter, in order (default: 0 3 31)",
             )
         if name == "ranking":
             cmd.add_argument("--top", type=int, default=15, help="rows shown on stderr")
