@@ -20,7 +20,7 @@ METRICS: dict[str, tuple[str, str, float, str, str]] = {
     "compile_s": ("eval", "compile_s", 1.0, ".2f", "compile\ns"),
     "nll_s": ("eval", "nll_s", 1e6, ".0f", "NLL\nµs"),
     "vg_s": ("eval", "vg_s", 1e6, ".0f", "V+G\nµs"),
-    "batch_s": ("eval", "batch_s", 1e3, ".1f", "batch\n1000 ms"),
+    "batch_s": ("batch", "batch_s", 1e3, ".1f", "batch\n1000 ms"),
     "fit_first_s": ("fit", "first_s", 1.0, ".2f", "fit 1st\ns"),
     "fit_warm_s": ("fit", "warm_s", 1.0, ".2f", "fit warm\ns"),
     "hypotest_first_s": ("hypotest", "first_s", 1.0, ".2f", "hypotest\n1st s"),
@@ -52,7 +52,14 @@ def summarise(
         for metric, (task, key, *_rest) in METRICS.items():
             if task == r["task"] and r.get(key) is not None:
                 row[metric] = r[key]
-        for key in ("n_params", "nll_init", "twice_nll", "cls_obs", "upper_limit", "model_bytes"):
+        for key in (
+            "n_params",
+            "nll_init",
+            "twice_nll",
+            "cls_obs",
+            "upper_limit",
+            "model_bytes",
+        ):
             if r.get(key) is not None:
                 row[key] = r[key]
     for peers in rows.values():
