@@ -11,10 +11,15 @@ from hs3jax.infer.hypotest import hypotest as hypotest
 from hs3jax.infer.hypotest import significance as significance
 from hs3jax.infer.implicit import argmin as argmin
 from hs3jax.infer.implicit import expected_cls as expected_cls
+from hs3jax.infer.implicit import expected_significance as expected_significance
 from hs3jax.infer.implicit import observed_cls as observed_cls
 from hs3jax.infer.limits import upper_limit as upper_limit
 from hs3jax.infer.minimize import FitFailed as FitFailed
+from hs3jax.infer.minos import MinosError as MinosError
 from hs3jax.infer.newton import newton_minimize as newton_minimize
+from hs3jax.infer.pulls import Pulls as Pulls
+from hs3jax.infer.pulls import prefit_widths as prefit_widths
+from hs3jax.infer.pulls import pulls as pulls
 from hs3jax.infer.ranking import Ranking as Ranking
 from hs3jax.infer.ranking import ranking as ranking
 from hs3jax.infer.results import HypoTestResult as HypoTestResult
@@ -36,6 +41,8 @@ __all__ = [
     "FitResult",
     "HypoTestResult",
     "LimitResult",
+    "MinosError",
+    "Pulls",
     "Ranking",
     "ScanResult",
     "SignificanceResult",
@@ -43,12 +50,15 @@ __all__ = [
     "asimov_data",
     "asymptotic_calculator",
     "expected_cls",
+    "expected_significance",
     "fit",
     "fixed_poi_fit",
     "hypotest",
     "newton_minimize",
     "observed_cls",
+    "prefit_widths",
     "profile_scan",
+    "pulls",
     "q0",
     "qmu",
     "qmu_tilde",

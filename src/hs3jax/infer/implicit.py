@@ -11,7 +11,9 @@ iterations). The forward pass is the pure-JAX :func:`~hs3jax.infer.newton.newton
 :func:`argmin` also works under ``jit`` and ``vmap``.
 
 :func:`expected_cls` composes it into the asymptotic expected CL_s (q̃_μ, Asimov data at
-μ' = 0 fitted to the observed data, as pyhf), differentiable with respect to the model inputs:
+μ' = 0 fitted to the observed data, as pyhf) and :func:`expected_significance` into the median
+expected discovery significance (q₀ on μ' = 1 Asimov data), both differentiable with respect to
+the model inputs:
 
     grad = jax.grad(lambda s: expected_cls(model, 1.0, model.with_sample("SR", "signal", s)))(s0)
 """
@@ -29,10 +31,10 @@ from hs3jax.errors import ModelError
 from hs3jax.infer.asimov import asimov_fn
 from hs3jax.infer.asymptotics import asymptotic_teststat, cls_expected, cls_observed
 from hs3jax.infer.newton import newton_minimize
-from hs3jax.infer.teststat import qmu_from, tmu_from
+from hs3jax.infer.teststat import q0_from, qmu_from, tmu_from
 from hs3jax.model import Model
 
-__all__ = ["argmin", "expected_cls", "observed_cls"]
+__all__ = ["argmin", "expected_cls", "expected_significance", "observed_cls"]
 
 Pytree = Any
 
@@ -87,8 +89,11 @@ def argmin(
     return solve
 
 
-def _fits(model: Model, mu: Any, inputs: Pytree) -> tuple[Pytree, jax.Array, jax.Array]:
-    """Asimov data (μ' = 0, fitted to the observed data) and the free and fixed-μ fits to it."""
+def _fits(
+    model: Model, mu: Any, inputs: Pytree, asimov_mu: float = 0.0
+) -> tuple[Pytree, jax.Array, jax.Array]:
+    """Asimov data (μ' = ``asimov_mu``, nuisance parameters fitted to the observed data at
+    μ'), and the fits to it with μ fixed at ``mu`` and with μ free."""
     if model.poi_index is None:
         raise ModelError(f"{model.name} has no parameter of interest")
     k = model.poi_index
@@ -98,7 +103,7 @@ def _fits(model: Model, mu: Any, inputs: Pytree) -> tuple[Pytree, jax.Array, jax
     init = jnp.asarray(model.init)
     fixed_solve = argmin(model, free_poi)
     free_solve = argmin(model, free)
-    theta0 = fixed_solve(init.at[k].set(0.0), model.data, inputs)
+    theta0 = fixed_solve(init.at[k].set(asimov_mu), model.data, inputs)
     asimov = asimov_fn(model)(theta0, inputs)
     theta_mu = fixed_solve(init.at[k].set(mu), asimov, inputs)
     theta_hat = free_solve(init, asimov, inputs)
@@ -115,6 +120,24 @@ def expected_cls(model: Model, mu: Any, inputs: Pytree = None) -> jax.Array:
     t = tmu_from(model.nll_fn(theta_mu, asimov, inputs), model.nll_fn(theta_hat, asimov, inputs))
     qa = qmu_from(t, theta_hat[k], mu)
     out: jax.Array = cls_expected(qa)[2]
+    return out
+
+
+def expected_significance(model: Model, inputs: Pytree = None) -> jax.Array:
+    """Median expected discovery significance Z_A = √q₀,A (asymptotic), differentiable in the
+    model inputs.
+
+    q₀,A = 2 [−ln L(μ = 0, θ̂̂₀; D_A) + ln L(μ̂, θ̂; D_A)] on the Asimov data D_A of μ' = 1 with
+    the nuisance parameters fitted to the observed data at μ = 1 (pyhf's q₀ calculator); the
+    median expected p₀ is 1 − Φ(Z_A), so Z_A equals ``significance(model).Z_exp[2]``.
+    Dimensionless (Gaussian standard deviations).
+    """
+    inputs = model.inputs if inputs is None else inputs
+    asimov, theta_0, theta_hat = _fits(model, 0.0, inputs, asimov_mu=1.0)
+    k = model.poi_index
+    assert k is not None
+    t0 = tmu_from(model.nll_fn(theta_0, asimov, inputs), model.nll_fn(theta_hat, asimov, inputs))
+    out: jax.Array = jnp.sqrt(q0_from(t0, theta_hat[k]))
     return out
 
 
