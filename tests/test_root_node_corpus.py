@@ -208,6 +208,11 @@ def test_new_types_roundtrip_and_gradients(case: str) -> None:
     model = _model(case)
     for value in REF[case]["values"][1:]:
         _gradient_matches_differences(model, _pars(model, value))
+    # and at a random point between ROOT's shifted points (seeded)
+    low, high = (_pars(model, v) for v in REF[case]["values"][1:])
+    u = np.random.default_rng(11).uniform(size=len(low))
+    point = {n: low[n] + t * (high[n] - low[n]) for (n, t) in zip(low, u, strict=True)}
+    _gradient_matches_differences(model, point)
 
 
 def _as_hs3_text_crystal_ball(document: dict[str, Any], **replace: Any) -> dict[str, Any]:
