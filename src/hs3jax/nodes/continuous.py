@@ -536,12 +536,19 @@ def _log_bw_integral(
 # Gauss–Legendre. Pieces below u = −36 and above u = 3.64 contribute < 1e−16 relative to the
 # pdf. Accuracy (checked against mpmath quadrature of the defining integral at 40 digits):
 # relative error of the pdf < 4e−12 for λ in [−3.5, 1000], of the cdf and sf < 1e−13.
+# Further left (λ < −4.6, where u(0) = −1 − λ > 3.64) breakpoints relative to u(0) (_LANDAU_DROP)
+# keep ln p to 2e−13 (checked against scipy quad of the same integral down to λ = −7); before
+# them the pieces collapsed there, ln p was wrong by 2e−3 at λ = −4.5 and the gradient with it.
 # ROOT's DENLAN values differ from the exact density by up to 3e−9 relative (measured on the
 # conformance corpus), which is below the HS3TestSuite tolerance 1e−8.
 # --------------------------------------------------------------------------------------------
 
 _LANDAU_U = np.array([-36.0, -24.0, -16.0, -10.0, -6.0, -3.0, -1.0, 0.0, 1.0, 2.2, 3.64])
 _LANDAU_NODES, _LANDAU_WEIGHTS = np.polynomial.legendre.leggauss(16)
+#: extra breakpoints u = ln(e^{u(0)} + d): where the pdf integrand e^{u − e^u} has fallen by e^{−d}
+#: from its value at φ = 0 (they matter for λ < −4.6, where u(0) > 3.64; elsewhere they only
+#: refine the pieces)
+_LANDAU_DROP = np.array([0.5, 1.5, 4.0, 10.0, 40.0])
 _BISECTIONS = 56
 
 
@@ -558,7 +565,12 @@ def _landau_u(phi: jax.Array, lam: jax.Array) -> jax.Array:
 def _landau_pieces(lam: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Quadrature nodes φ (…, pieces, 16), weights and the last breakpoint for each λ."""
     lam_b = lam[..., None]
-    targets = jnp.asarray(_LANDAU_U)
+    # far left (λ < −4.6) the integrand starts above u = 3.64: cut where e^u has grown by
+    # _LANDAU_DROP over its value at φ = 0 instead (u(0) = −1 − λ), so the pieces follow it
+    start = -1.0 - lam_b
+    extra = jnp.logaddexp(start, jnp.log(jnp.asarray(_LANDAU_DROP)))
+    fixed = jnp.broadcast_to(jnp.asarray(_LANDAU_U), lam_b.shape[:-1] + _LANDAU_U.shape)
+    targets = jnp.sort(jnp.concatenate([fixed, extra], axis=-1), axis=-1)
     lo = jnp.zeros(jnp.broadcast_shapes(lam_b.shape, targets.shape))
     hi = jnp.full_like(lo, math.pi)
 
