@@ -18,6 +18,9 @@ Optimizer: ``pyhf.optimize.scipy_optimizer(tolerance=1e-10)`` (SLSQP), as in
 - ``fixed_poi_fit``: ``pyhf.infer.mle.fixed_poi_fit(1.0, data, model, return_fitted_val=True)``;
 - ``hypotest``: ``pyhf.infer.hypotest(1.0, data, model, test_stat="qtilde",
   calctype="asymptotics", return_expected_set=True)``;
+- ``hypotest_fits``: the fits that hypotest makes internally (Asimov data at mu' = 0 from
+  ``generate_asimov_data``, then ``fixed_poi_fit(1.0, ...)`` and ``fit`` on the observed and
+  on the Asimov data, same init/bounds/fixed), with their best-fit points;
 - ``upper_limit``: ``pyhf.infer.intervals.upper_limits.upper_limit(data, model, scan=GRID,
   level=0.05, return_results=True)`` on a grid of 16 points (pyhf's linear interpolation of
   each CLs curve on the grid) chosen by ``limit_grid`` from pyhf's own MLE and hypotest. pyhf's default root finding (``scan=None``) runs six TOMS 748
@@ -129,6 +132,39 @@ def upper_limit_entry(entry: dict[str, Any], data: Any, model: Any) -> dict[str,
     }
 
 
+def hypotest_fits_entry(data: Any, model: Any) -> dict[str, Any]:
+    """The fits inside ``hypotest`` (asymptotics, qtilde at POI_TEST), made by the same pyhf calls
+    the AsymptoticCalculator makes: the Asimov data at mu' = 0 (``generate_asimov_data``) and
+    the conditional and free fits to the observed and to the Asimov data, with their points, so
+    a test can evaluate the NLL at pyhf's points."""
+    init = model.config.suggested_init()
+    bounds = model.config.suggested_bounds()
+    fixed = model.config.suggested_fixed()
+    (asimov, asimov_pars), seconds = timed(
+        lambda: pyhf.infer.calculators.generate_asimov_data(
+            0.0, data, model, init, bounds, fixed, return_fitted_pars=True
+        )
+    )
+    out: dict[str, Any] = {
+        "asimov_mu": 0.0,
+        "asimov_pars": floats(asimov_pars),
+        "asimov_data": floats(asimov),
+        "asimov_seconds": seconds,
+    }
+    for label, values in (("data", data), ("asimov", asimov)):
+        out[f"fixed_poi_fit_{label}"] = fit_entry(
+            lambda v=values: pyhf.infer.mle.fixed_poi_fit(
+                POI_TEST, v, model, init, bounds, fixed, return_fitted_val=True
+            )
+        )
+        out[f"fit_{label}"] = fit_entry(
+            lambda v=values: pyhf.infer.mle.fit(
+                v, model, init, bounds, fixed, return_fitted_val=True
+            )
+        )
+    return out
+
+
 def run(name: str) -> None:
     """Compute every step for one target, writing ``atlas/<name>.json`` after each step."""
     file, patch = TARGETS[name]
@@ -169,6 +205,7 @@ def run(name: str) -> None:
             },
         ),
         ("hypotest", lambda: hypotest_entry(data, model)),
+        ("hypotest_fits", lambda: hypotest_fits_entry(data, model)),
         ("upper_limit", lambda: upper_limit_entry(entry, data, model)),
     ]
     OUTPUT_DIR.mkdir(exist_ok=True)
