@@ -27,6 +27,7 @@ from jax.scipy.special import log_ndtr, logsumexp
 
 from hs3jax.density import Scope, gauss_legendre_on
 from hs3jax.errors import ModelError
+from hs3jax.nodes.hs3_text import MixtureModel
 from hs3jax.registry import register
 from hs3jax.schema.base import DistRef, DistRefList, Distribution, Observable, Ref, RefList
 
@@ -108,9 +109,8 @@ class MixtureResolutionModel(ResolutionModel):
     def log_convolved_exp(
         self, scope: Scope, t: jax.Array, tau: jax.Array, flipped: bool = False
     ) -> jax.Array:
-        weights = [scope.value(c) for c in self.coefficients]
-        if len(weights) == len(self.summands) - 1:
-            weights.append(1.0 - sum(weights[1:], weights[0]) if weights else jnp.ones(()))
+        # n − 1 fractions, or n weights (summing to 1 by the HS3 draft) divided by their sum
+        weights = _fractions([scope.value(c) for c in self.coefficients], len(self.summands))
         terms = []
         for name, w in zip(self.summands, weights, strict=True):
             model = scope.nodes[name]
@@ -128,7 +128,12 @@ class DecayDist(Distribution):
     r"""Lifetime density :math:`e^{-t/\tau} \otimes R` (ROOT ``RooDecay``).
 
     ``decayType`` 0 (SingleSided): t ≥ 0; 1 (DoubleSided): both sides, :math:`e^{-|t|/\tau}`;
-    2 (Flipped): t ≤ 0. Normalised over t's range.
+    2 (Flipped): t ≤ 0. Normalised over t's range. ``resolutionModel``: a resolution model, or
+    a ``mixture_model`` of resolution models, which is ROOT's ``RooAddModel``: as in ROOT, each
+    convolved component is normalised over t's range before mixing,
+    :math:`p = \sum_i c_i\,(e \otimes R_i)/\int(e \otimes R_i)` (a ``mixture_resolution_model``
+    instead mixes the kernels, as the HS3 draft says, and normalises once). Checked against
+    ROOT 6.40 (conformance ``decay_truthmodel``, own corpus ``decay_addmodel_doublesided``).
     """
 
     t: Observable
@@ -136,12 +141,7 @@ class DecayDist(Distribution):
     resolutionModel: DistRef
     decayType: int = 0
 
-    def _log_unnormalised(self, scope: Scope, t: jax.Array) -> jax.Array:
-        model = scope.nodes[self.resolutionModel]
-        if not isinstance(model, ResolutionModel):
-            raise ModelError(
-                f"decay_dist {self.name!r}: {self.resolutionModel!r} is not a resolution model"
-            )
+    def _log_convolved(self, model: ResolutionModel, scope: Scope, t: jax.Array) -> jax.Array:
         tau = scope.value(self.tau)
         if self.decayType == 0:
             return model.log_convolved_exp(scope, t, tau)
@@ -154,16 +154,44 @@ class DecayDist(Distribution):
             )
         raise ModelError(f"decay_dist {self.name!r}: unknown decayType {self.decayType}")
 
+    def _resolution(self, name: str, scope: Scope) -> ResolutionModel:
+        model = scope.nodes[name]
+        if not isinstance(model, ResolutionModel):
+            raise ModelError(f"decay_dist {self.name!r}: {name!r} is not a resolution model")
+        return model
+
     def log_prob(self, scope: Scope) -> jax.Array:
         if not isinstance(self.t, str) or self.t not in scope.observables:
             raise ModelError(f"decay_dist {self.name!r} needs observable {self.t!r} in the data")
-        log_d = self._log_unnormalised(scope, scope.observables[self.t])
         lo, hi = scope.ranges.get(self.t, (-math.inf, math.inf))
         if not (math.isfinite(lo) and math.isfinite(hi)):
             raise ModelError(f"decay_dist {self.name!r}: {self.t!r} needs a finite range")
-        # t = 0 is a panel edge: with perfect resolution (alone or in a mixture) the density
-        # jumps there, which Gauss–Legendre integrates exactly only across a panel edge
+        # t = 0 is a panel edge: with perfect resolution the density jumps there, which
+        # Gauss–Legendre integrates exactly only across a panel edge
         nodes, weights = gauss_legendre_on(lo, hi, [np.zeros(1)])
         inner = scope.with_observables({self.t: jnp.asarray(nodes)})
-        log_values = self._log_unnormalised(inner, jnp.asarray(nodes))
-        return log_d - logsumexp(log_values + jnp.log(jnp.asarray(weights)))
+        log_w = jnp.log(jnp.asarray(weights))
+        t = scope.observables[self.t]
+
+        def normalised(model: ResolutionModel) -> jax.Array:
+            at_nodes = self._log_convolved(model, inner, jnp.asarray(nodes))
+            return self._log_convolved(model, scope, t) - logsumexp(at_nodes + log_w)
+
+        node = scope.nodes[self.resolutionModel]
+        if isinstance(node, MixtureModel):
+            parts = [normalised(self._resolution(n, scope)) for n in node.summands]
+            fractions = _fractions([scope.value(c) for c in node.coefficients], len(parts))
+            terms = [p + jnp.log(f) for p, f in zip(parts, fractions, strict=True)]
+            return logsumexp(jnp.stack(jnp.broadcast_arrays(*terms)), axis=0)
+        return normalised(self._resolution(self.resolutionModel, scope))
+
+
+def _fractions(coefficients: list[jax.Array], n: int) -> list[jax.Array]:
+    """n − 1 fractions and the remainder, or n coefficients divided by their sum."""
+    if len(coefficients) == n - 1:
+        rest = 1.0 - sum(coefficients[1:], coefficients[0]) if coefficients else jnp.ones(())
+        return [*coefficients, jnp.asarray(rest)]
+    if len(coefficients) != n:
+        raise ModelError(f"{n} resolution models with {len(coefficients)} coefficients")
+    total = sum(coefficients[1:], coefficients[0])
+    return [c / total for c in coefficients]

@@ -169,6 +169,22 @@ CASES: dict[str, dict[str, Any]] = {
         "shifts": {"g1": (0.1, -0.06), "g2": (0.08, -0.05), "g3": (0.05, -0.03)},
         "points": [[0.5, 1.2, 2.0, 4.0]],
     },
+    "decay_addmodel_doublesided": {
+        "description": "RooDecay(t; tau, RooAddModel(f*RooGaussModel(mean m, sigma s) + "
+        "RooTruthModel), DoubleSided): a mixture of resolution models, Gaussian mean != 0",
+        "shifts": {
+            "tau": (0.1, -0.06),
+            "m": (0.05, -0.03),
+            "s": (0.04, -0.025),
+            "f": (0.05, -0.03),
+        },
+        "points": [[-2.0, -0.1, 0.3, 5.0]],
+    },
+    "decay_gauss_doublesided": {
+        "description": "RooDecay(t; tau, RooGaussModel(mean m != 0, sigma s), DoubleSided)",
+        "shifts": {"tau": (0.1, -0.06), "m": (0.05, -0.03), "s": (0.04, -0.025)},
+        "points": [[-2.0, -0.1, 0.3, 5.0]],
+    },
     "gauss_constrained_mean": {
         "description": "PROD(Gaussian(x; mu, sigma), Gaussian(mu0; mu, 0.2)), mu0 = 1 global "
         "observable (constraint in a product_dist)",
@@ -397,6 +413,27 @@ def build_model(ROOT: Any, ws: Any, case: str) -> list[str]:
             )
         )
         return ["x"]
+    if case == "decay_addmodel_doublesided":
+        f("t[-3, 8]")
+        f("tau[1.3, 0.3, 5]")
+        f("m[0.2, -1, 1]")
+        f("s[0.35, 0.1, 2]")
+        f("f[0.7, 0, 1]")
+        v = ws.var
+        gm = ROOT.RooGaussModel("gm", "gm", v("t"), v("m"), v("s"))
+        tm = ROOT.RooTruthModel("tm", "tm", v("t"))
+        am = ROOT.RooAddModel("am", "am", ROOT.RooArgList(gm, tm), ROOT.RooArgList(v("f")))
+        ws.Import(ROOT.RooDecay("model", "model", v("t"), v("tau"), am, ROOT.RooDecay.DoubleSided))
+        return ["t"]
+    if case == "decay_gauss_doublesided":
+        f("t[-3, 8]")
+        f("tau[1.3, 0.3, 5]")
+        f("m[0.2, -1, 1]")
+        f("s[0.35, 0.1, 2]")
+        v = ws.var
+        gm = ROOT.RooGaussModel("gm", "gm", v("t"), v("m"), v("s"))
+        ws.Import(ROOT.RooDecay("model", "model", v("t"), v("tau"), gm, ROOT.RooDecay.DoubleSided))
+        return ["t"]
     if case == "gauss_constrained_mean":
         f("Gaussian::gx(x[-5, 5], mu[0.8, -3, 3], sigma[1.2, 0.2, 4])")
         f("Gaussian::cons(mu0[1.0, -3, 3], mu, 0.2)")
