@@ -43,6 +43,7 @@ from hs3jax.schema.document import (
     PointData,
     UnbinnedData,
 )
+from hs3jax.term_groups import group_terms
 
 __all__ = ["compile_model"]
 
@@ -231,8 +232,13 @@ def compile_model(
     *,
     file: str | None = None,
     binned_density: str = "bin_centres",
+    vectorise_terms: bool = True,
 ) -> Model:
     """Build the :class:`Model` of an analysis or likelihood of ``doc``.
+
+    ``vectorise_terms``: evaluate density terms of one structure (e.g. many unbinned channels
+    of the same shape) as one function vmapped over them (:mod:`hs3jax.term_groups`), so the
+    program does not grow with their number; False evaluates every term on its own.
 
     ``binned_density``: how binned data paired with an ordinary (non-HistFactory) density enter.
     "bin_centres" (ROOT 6.40): Σ_b n_b ln p(x_b) at the bin centres, no bin-width factor.
@@ -394,6 +400,27 @@ def compile_model(
     hf_aux = hf_program.aux_values if hf_program is not None else np.zeros(0)
     n_explicit = len(explicit_globals)
 
+    def is_value(name: str, node: Node | None, observables: Sequence[str]) -> bool:
+        # what Scope.value reads from the value vector rather than evaluates
+        if name not in resolved:
+            return False
+        return node is None or (
+            isinstance(node, Function) and not depends_on(node, set(observables), all_nodes)
+        )
+
+    term_groups, single_terms = group_terms(
+        [
+            (t.name, list(t.observables), vectorise_terms and t.bin_nodes is None)
+            for t in density_terms
+        ],
+        all_nodes,
+        resolved,
+        is_value,
+        [{**ranges, **t.ranges} for t in density_terms],
+        binnings,
+        named_domains,
+    )
+
     def value_vector(pars: jax.Array, aux: jax.Array) -> jax.Array:
         vec = jnp.concatenate([pars, aux[:n_explicit], jnp.asarray(constants)])
         for group in function_groups:
@@ -426,7 +453,15 @@ def compile_model(
                 params = {k: v for k, v in args.items() if k != "x"}
                 logp = logp - group.cls.log_integral(group.lo, group.hi, **params)  # type: ignore[operator]
             total = total + jnp.sum(logp)
-        for term, points in zip(density_terms, data.get("events", ()), strict=True):
+        events = data.get("events", ())
+        if len(events) != len(density_terms):
+            raise ModelError(
+                f"data['events'] has {len(events)} entries, the model has {len(density_terms)} "
+                "density terms"
+            )
+        for term_group in term_groups:
+            total = total + term_group.log_likelihood(vec, events, Scope)
+        for term, points in ((density_terms[k], events[k]) for k in single_terms):
             scope = Scope(
                 vec,
                 resolved,
@@ -485,6 +520,7 @@ def compile_model(
     key = _fingerprint(
         conventions,
         binned_density,
+        vectorise_terms,
         constants,
         sorted(resolved.items()),
         n_explicit,

@@ -1,0 +1,283 @@
+"""Density terms of one structure evaluated together: one traced function, ``vmap``-ed over
+channels.
+
+A likelihood with many unbinned channels of the same shape (say 30 Gaussian peaks, each with
+its own observable, mean and width) would otherwise trace and compile one copy of the density
+per channel, so the program and its compile time grow with the number of channels. Here the
+distribution tree of each term is rewritten with *canonical names* (``d0, d1, ...`` for nodes,
+``x0, ...`` for observables, ``p0, ...`` for parameters and precomputed functions); terms whose
+canonical trees, normalisation ranges and binnings agree form one :class:`TermGroup`. The group
+is evaluated once, vectorised over its members:
+
+    Σ_k [Σ_i w_ki ln p(x_ki | θ_k) − (ν_k − W_k ln ν_k)]   (second part: extended terms only)
+
+with θ_k gathered from the value vector by one ``(members, parameters)`` index table, and the
+events of the members concatenated and laid out as a ``(members, max events)`` table padded
+with zero-weight copies of each member's first event (finite density, no contribution).
+
+A term is only grouped when renaming is provably harmless: every node's references are its
+declared reference fields, no node evaluates text (expressions), and no renamed name appears
+anywhere else in a node (for example as a histogram axis name).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from hs3jax.schema.base import Node
+
+__all__ = ["TermGroup", "group_terms"]
+
+
+@dataclass(frozen=True)
+class TermGroup:
+    """Density terms of one structure (see module doc).
+
+    Attributes:
+        members: positions of the member terms in the term list (and in ``data["events"]``).
+        root: canonical name of the distribution.
+        nodes: canonical nodes, by canonical name.
+        index: canonical parameter name -> column of :attr:`gather`.
+        gather: ``(members, parameters)`` indices into the value vector.
+        observables: per member, its observable names in canonical order (``x0, x1, ...``).
+        ranges: canonical observable and parameter name -> normalisation range.
+        binnings: canonical observable name -> bin edges.
+        domains: named domains with canonical variable names.
+    """
+
+    members: tuple[int, ...]
+    root: str
+    nodes: dict[str, Node]
+    index: dict[str, int]
+    gather: np.ndarray
+    observables: tuple[tuple[str, ...], ...]
+    ranges: dict[str, tuple[float, float]]
+    binnings: dict[str, np.ndarray]
+    domains: dict[str, dict[str, tuple[float, float]]]
+
+    @property
+    def canonical_observables(self) -> tuple[str, ...]:
+        return tuple(f"x{j}" for j in range(len(self.observables[0])))
+
+    def events_table(self, events: Sequence[Mapping[str, jax.Array]]) -> tuple[jax.Array, ...]:
+        """``(members, max events)`` tables of each canonical observable and of the weights,
+        from the members' entries of ``data["events"]`` (one concatenation and one static
+        gather per array, whatever the number of members)."""
+        sizes = [int(np.shape(events[k]["weights"])[0]) for k in self.members]
+        width = max(sizes)
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        table = np.empty((len(sizes), width), dtype=np.int64)
+        for row, (start, size) in enumerate(zip(starts, sizes, strict=True)):
+            table[row, :size] = start + np.arange(size)
+            table[row, size:] = start  # padding: the member's first event ...
+        pad = np.arange(width)[None, :] >= np.asarray(sizes)[:, None]
+        out = []
+        for j in range(len(self.observables[0])):
+            flat = jnp.concatenate(
+                [jnp.asarray(events[k][self.observables[m][j]]) for m, k in enumerate(self.members)]
+            )
+            out.append(flat[table])
+        weights = jnp.concatenate([jnp.asarray(events[k]["weights"]) for k in self.members])
+        # ... with weight zero
+        out.append(jnp.where(pad, 0.0, weights[table]))
+        return tuple(out)
+
+    def log_likelihood(
+        self,
+        values: jax.Array,
+        events: Sequence[Mapping[str, jax.Array]],
+        make_scope: Callable[..., Any],
+    ) -> jax.Array:
+        """Σ over members of Σ_i w_i ln p(x_i) (minus ν − W ln ν for extended densities).
+
+        ``make_scope(values, index, nodes, observables, ranges, binnings, domains)`` builds the
+        evaluation scope (:class:`hs3jax.density.Scope`).
+        """
+        *columns, weights = self.events_table(events)
+        names = self.canonical_observables
+
+        def member(theta: jax.Array, points: tuple[jax.Array, ...], w: jax.Array) -> jax.Array:
+            scope = make_scope(
+                theta,
+                self.index,
+                self.nodes,
+                dict(zip(names, points, strict=True)),
+                self.ranges,
+                self.binnings,
+                self.domains,
+            )
+            total = jnp.sum(w * scope.log_prob(self.root))
+            expected = scope.with_observables({}).expected_events(self.root)
+            if expected is not None:
+                # extended likelihood: ROOT's nu - W ln nu
+                total = total - (expected - jnp.sum(w) * jnp.log(expected))
+            return total
+
+        per_member = jax.vmap(member)(values[self.gather], tuple(columns), weights)
+        return jnp.sum(per_member)
+
+
+@dataclass(frozen=True)
+class _Canonical:
+    signature: str
+    root: str
+    nodes: dict[str, Node]
+    parameters: tuple[str, ...]  # actual names, in canonical order p0, p1, ...
+    observables: tuple[str, ...]  # actual names, in canonical order x0, x1, ...
+    ranges: dict[str, tuple[float, float]]
+    binnings: dict[str, np.ndarray]
+    domains: dict[str, dict[str, tuple[float, float]]]
+
+
+def _strings(obj: Any) -> set[str]:
+    """Every string value in a JSON-like tree (keys are field names, not references)."""
+    if isinstance(obj, str):
+        return {obj}
+    values = obj.values() if isinstance(obj, dict) else obj if isinstance(obj, list | tuple) else ()
+    out: set[str] = set()
+    for v in values:
+        out |= _strings(v)
+    return out
+
+
+def _canonical(
+    root: str,
+    observables: Sequence[str],
+    nodes: Mapping[str, Node],
+    is_value: Callable[[str, Node | None, Sequence[str]], bool],
+    ranges: Mapping[str, tuple[float, float]],
+    binnings: Mapping[str, np.ndarray],
+    domains: Mapping[str, Mapping[str, tuple[float, float]]],
+) -> _Canonical | None:
+    """The term's tree with canonical names, or None when it cannot be renamed safely.
+
+    ``is_value(name, node, observables)``: the name is read from the value vector (a parameter,
+    global observable or precomputed function) rather than evaluated in the scope.
+    """
+    rename: dict[str, str] = {obs: f"x{j}" for j, obs in enumerate(observables)}
+    parameters: list[str] = []
+    order: list[str] = []
+    queue = [root]
+    rename[root] = "d0"
+    while queue:
+        name = queue.pop(0)
+        node = nodes[name]
+        cls = type(node)
+        if cls.references is not Node.references or callable(getattr(node, "evaluate", None)):
+            return None
+        order.append(name)
+        for ref in node.references():
+            target = ref.name
+            if target in rename:
+                continue
+            child = nodes.get(target)
+            if is_value(target, child, observables):
+                rename[target] = f"p{len(parameters)}"
+                parameters.append(target)
+            elif child is not None:
+                rename[target] = f"d{len(rename) - len(observables) - len(parameters)}"
+                queue.append(target)
+            else:
+                return None  # an observable of another term, or unknown
+    renamed: dict[str, Node] = {}
+    described: list[Any] = []
+    for name in order:
+        node = nodes[name]
+        update: dict[str, Any] = {"name": rename[name]}
+        for field_name, spec in type(node).ref_fields().items():
+            value = getattr(node, field_name)
+            if value is None:
+                continue
+            if spec.many:
+                update[field_name] = [rename.get(v, v) if isinstance(v, str) else v for v in value]
+            elif isinstance(value, str):
+                update[field_name] = rename.get(value, value)
+        copy = node.model_copy(update=update)
+        text = copy.to_dict()
+        if _strings(text) & (set(rename) - set(rename.values())):
+            return None  # a renamed name is used outside the reference fields
+        renamed[rename[name]] = copy
+        described.append(text)
+    canon_ranges = {rename[n]: ranges[n] for n in (*observables, *parameters) if n in ranges}
+    canon_binnings = {rename[n]: binnings[n] for n in observables if n in binnings}
+    # named domains restricted to this term's variables (the others cannot be reached from it)
+    canon_domains = {
+        d: {rename[v]: b for v, b in bounds.items() if v in rename} for d, bounds in domains.items()
+    }
+    signature = json.dumps(
+        [
+            described,
+            sorted(canon_ranges.items()),
+            sorted((k, v.tolist()) for k, v in canon_binnings.items()),
+            sorted((d, sorted(b.items())) for d, b in canon_domains.items()),
+        ],
+        sort_keys=True,
+        default=repr,
+    )
+    return _Canonical(
+        signature,
+        "d0",
+        renamed,
+        tuple(parameters),
+        tuple(observables),
+        canon_ranges,
+        canon_binnings,
+        canon_domains,
+    )
+
+
+def group_terms(
+    terms: Sequence[tuple[str, Sequence[str], bool]],
+    nodes: Mapping[str, Node],
+    value_index: Mapping[str, int],
+    is_value: Callable[[str, Node | None, Sequence[str]], bool],
+    ranges: Sequence[Mapping[str, tuple[float, float]]],
+    binnings: Mapping[str, np.ndarray],
+    domains: Mapping[str, Mapping[str, tuple[float, float]]],
+) -> tuple[list[TermGroup], list[int]]:
+    """Group density terms ``(distribution, observables, groupable)`` of one structure.
+
+    ``ranges[k]``: the normalisation ranges of term k. Returns the groups (two or more members
+    each) and the positions of the terms left to be evaluated one by one.
+    """
+    by_signature: dict[str, list[tuple[int, _Canonical]]] = {}
+    single: list[int] = []
+    for k, (name, observables, groupable) in enumerate(terms):
+        canon = (
+            _canonical(name, observables, nodes, is_value, ranges[k], binnings, domains)
+            if groupable
+            else None
+        )
+        if canon is None:
+            single.append(k)
+        else:
+            by_signature.setdefault(canon.signature, []).append((k, canon))
+    groups: list[TermGroup] = []
+    for members in by_signature.values():
+        if len(members) < 2:
+            single.extend(k for k, _ in members)
+            continue
+        first = members[0][1]
+        groups.append(
+            TermGroup(
+                members=tuple(k for k, _ in members),
+                root=first.root,
+                nodes=first.nodes,
+                index={f"p{j}": j for j in range(len(first.parameters))},
+                gather=np.asarray(
+                    [[value_index[p] for p in c.parameters] for _, c in members], dtype=np.int64
+                ).reshape(len(members), len(first.parameters)),
+                observables=tuple(c.observables for _, c in members),
+                ranges=first.ranges,
+                binnings=first.binnings,
+                domains=first.domains,
+            )
+        )
+    return groups, sorted(single)

@@ -1,0 +1,249 @@
+"""Performance *behaviour* (issue 6), not timings: how many programs are compiled, whether a
+second process hits the persistent cache, whether the program grows with the number of
+channels. Timings are in benchmarks/."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.monitoring
+import numpy as np
+import pytest
+
+import hs3jax
+from conftest import ROOT
+from hs3jax.compile import compile_model
+
+SIMPLE = ROOT / "tests" / "data" / "pyhf" / "simple.json"
+_COMPILE = "/jax/core/compile/backend_compile_duration"
+
+
+@contextmanager
+def counting_compilations() -> Iterator[list[str]]:
+    """XLA compilations inside the block (one entry per compiled program)."""
+    seen: list[str] = []
+
+    def listener(event: str, duration: float, **_: Any) -> None:
+        if event == _COMPILE:
+            seen.append(event)
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        yield seen
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+
+
+# -- unbinned channels of one structure -------------------------------------------------------
+
+
+def _channels_doc(n: int, extended: bool = False) -> dict[str, Any]:
+    """``n`` unbinned channels, channel k a Gaussian in its own observable x_k with its own
+    mean and width (and, extended, its own yield), different event counts per channel."""
+    rng = np.random.default_rng(7)
+    dists, data, pars, domains = [], [], [], []
+    for k in range(n):
+        gauss = {"name": f"g{k}", "type": "gaussian_dist", "x": f"x{k}", "mean": f"m{k}"}
+        gauss["sigma"] = f"s{k}"
+        if extended:
+            dists.append(gauss)
+            dists.append(
+                {
+                    "name": f"pdf{k}",
+                    "type": "mixture_dist",
+                    "summands": [f"g{k}"],
+                    "coefficients": [f"n{k}"],
+                    "extended": True,
+                }
+            )
+            pars.append({"name": f"n{k}", "value": 10.0 + k})
+        else:
+            gauss["name"] = f"pdf{k}"
+            dists.append(gauss)
+        events = rng.normal(0.1 * k, 1.0, size=5 + (3 * k) % 7)
+        data.append(
+            {
+                "name": f"d{k}",
+                "type": "unbinned",
+                "axes": [{"name": f"x{k}", "min": -5.0, "max": 5.0}],
+                "entries": [[float(e)] for e in events],
+            }
+        )
+        pars.append({"name": f"m{k}", "value": 0.05 * k})
+        pars.append({"name": f"s{k}", "value": 1.0 + 0.02 * k})
+        domains.append({"name": f"m{k}", "min": -3.0, "max": 3.0})
+        domains.append({"name": f"s{k}", "min": 0.1, "max": 5.0})
+    return {
+        "metadata": {"hs3_version": "0.2"},
+        "distributions": dists,
+        "data": data,
+        "likelihoods": [
+            {
+                "name": "L",
+                "distributions": [f"pdf{k}" for k in range(n)],
+                "data": [f"d{k}" for k in range(n)],
+            }
+        ],
+        "domains": [{"name": "dom", "type": "product_domain", "axes": domains}],
+        "parameter_points": [{"name": "default_values", "parameters": pars}],
+    }
+
+
+def _model(n: int, extended: bool = False, vectorise: bool = True) -> hs3jax.Model:
+    doc = hs3jax.load(_channels_doc(n, extended)).document
+    return compile_model(doc, vectorise_terms=vectorise)
+
+
+def _program_size(model: hs3jax.Model) -> int:
+    """Instructions of the optimised XLA program of −ln L, parameters (arguments) excepted."""
+    with jax.enable_x64(True):
+        text = jax.jit(model.nll_fn).lower(model.init, model.data, model.inputs).compile().as_text()
+    entry = text[text.index("ENTRY") :]
+    entry = entry[: entry.index("\n}")]
+    lines = [line for line in entry.splitlines()[1:] if " = " in line]
+    return sum(1 for line in lines if " parameter(" not in line)
+
+
+@pytest.mark.parametrize("extended", [False, True])
+def test_unbinned_channels_of_one_structure_give_the_same_nll(extended: bool) -> None:
+    vectorised = _model(12, extended)
+    one_by_one = _model(12, extended, vectorise=False)
+    rng = np.random.default_rng(1)
+    for pars in (
+        vectorised.init,
+        vectorised.init * (1.0 + 0.1 * rng.standard_normal(len(vectorised.init))),
+    ):
+        a = float(vectorised.nll(pars))
+        b = float(one_by_one.nll(pars))
+        assert a == pytest.approx(b, rel=1e-14, abs=0.0)
+        with jax.enable_x64(True):
+            ga = np.asarray(jax.grad(vectorised.nll_fn)(pars, vectorised.data, vectorised.inputs))
+            gb = np.asarray(jax.grad(one_by_one.nll_fn)(pars, one_by_one.data, one_by_one.inputs))
+        np.testing.assert_allclose(ga, gb, rtol=1e-12, atol=1e-13)
+
+
+def test_unbinned_nll_against_scipy() -> None:
+    """The vectorised NLL is Σ_k Σ_i −ln N(x_ki | m_k, s_k) / (Φ(5) − Φ(−5)) (scipy)."""
+    from scipy.stats import norm
+
+    model = _model(6)
+    doc = _channels_doc(6)
+    pars = {p["name"]: p["value"] for p in doc["parameter_points"][0]["parameters"]}
+    expected = 0.0
+    for k, datum in enumerate(doc["data"]):
+        m, s = pars[f"m{k}"], pars[f"s{k}"]
+        mass = norm.cdf(5.0, m, s) - norm.cdf(-5.0, m, s)
+        x = np.asarray(datum["entries"])[:, 0]
+        expected -= float(np.sum(norm.logpdf(x, m, s) - np.log(mass)))
+    assert float(model.nll()) == pytest.approx(expected, rel=1e-13)
+
+
+def test_program_does_not_grow_with_the_number_of_unbinned_channels() -> None:
+    sizes = {n: _program_size(_model(n)) for n in (3, 30)}
+    # the members' events are separate arguments joined by one concatenation, which XLA splits
+    # into a few pieces when it has many operands: a handful of instructions, not 10x
+    assert sizes[30] <= sizes[3] + 5, sizes
+    # without vectorisation the program grows with the channels (the test can fail)
+    assert _program_size(_model(30, vectorise=False)) > 3 * sizes[3]
+
+
+def test_new_events_reuse_the_vectorised_program() -> None:
+    model = _model(5)
+    model.nll(model.init)
+    before = model._jit_nll._cache_size()  # type: ignore[attr-defined]
+    events = [{**e, "weights": e["weights"] * 2.0} for e in model.data["events"]]
+    value = model.nll(model.init, {**model.data, "events": events})
+    assert np.isfinite(float(value))
+    assert model._jit_nll._cache_size() == before  # type: ignore[attr-defined]
+
+
+# -- fits: one compiled program per structure -----------------------------------------------
+
+
+def test_refit_of_a_rebuilt_model_compiles_nothing() -> None:
+    """Models of one structure share their fit programs (value-and-gradient, Hessian): a fit
+    of a second model built from the same file, with other fixed parameters, and Asimov-like
+    data, compiles no new XLA program."""
+    first = hs3jax.load(SIMPLE).model()
+    hs3jax.fit(first)
+    second = hs3jax.load(SIMPLE).model()
+    assert second is not first
+    with counting_compilations() as compiled:
+        hs3jax.fit(second)
+        hs3jax.fit(second, fixed={second.poi: 0.5})  # type: ignore[dict-item]
+        toy = second.make_data(np.asarray(second.data["main"]) + 1.0)
+        hs3jax.fit(second, data=toy)
+    assert compiled == []
+
+
+def test_first_hypotest_compiles_a_handful_of_programs() -> None:
+    """A first hypotest compiles the fit programs, the Asimov derivatives and the CLs formulas:
+    a handful of programs, not one per primitive (144 when the Asimov derivatives ran op by op
+    under ensure_compile_time_eval)."""
+    model = hs3jax.load(
+        ROOT / "tests" / "data" / "pyhf" / "multichannel_all_modifiers.json"
+    ).model()
+    with counting_compilations() as compiled:
+        hs3jax.hypotest(model, 1.0)
+    assert len(compiled) <= 12, len(compiled)
+    with counting_compilations() as again:
+        hs3jax.hypotest(model, 0.5)
+    assert again == []
+
+
+# -- persistent compilation cache ---------------------------------------------------------------
+
+_CHILD = """
+import json, sys, warnings
+import jax, jax.monitoring
+hits, compiles = [], []
+jax.monitoring.register_event_listener(
+    lambda e, **k: hits.append(e) if e == "/jax/compilation_cache/cache_hits" else None)
+import hs3jax
+model = hs3jax.load(sys.argv[1]).model()
+res = hs3jax.fit(model)
+print(json.dumps({"hits": len(hits), "cache_dir": str(hs3jax.compilation_cache_dir()),
+                  "nll": res.nll}))
+"""
+
+
+def _child(cache: Path) -> dict[str, Any]:
+    env = {**os.environ, "HS3JAX_CACHE_DIR": str(cache)}
+    src = str(ROOT / "src")
+    env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(SIMPLE)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_second_process_hits_the_persistent_cache(tmp_path: Path) -> None:
+    cache = tmp_path / "xla"
+    first = _child(cache)
+    assert first["cache_dir"] == str(cache.resolve())
+    assert first["hits"] == 0
+    written = sorted(p.name for p in cache.iterdir())
+    assert written, "the first process wrote no cache entries"
+    second = _child(cache)
+    assert second["hits"] >= 2  # at least the fit's value-and-gradient and Hessian
+    assert second["nll"] == first["nll"]
+
+
+def test_cache_is_off_unless_asked() -> None:
+    if os.environ.get("HS3JAX_CACHE_DIR"):
+        pytest.skip("HS3JAX_CACHE_DIR is set in this environment")
+    assert hs3jax.compilation_cache_dir() is None
