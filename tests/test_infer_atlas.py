@@ -29,7 +29,8 @@ import pytest
 
 import hs3jax
 from conftest import REFERENCE, ROOT, read_json
-from hs3jax.infer import fit, fixed_poi_fit, hypotest, upper_limit
+from hs3jax.infer import asimov_data, fit, fixed_poi_fit, hypotest, upper_limit
+from hs3jax.infer.asymptotics import cls_expected
 from test_pyhf_parity import _pyhf_rounding
 
 pytestmark = pytest.mark.slow
@@ -95,7 +96,56 @@ def test_cls_equals_pyhf(entry: dict[str, Any]) -> None:
     ref = entry["hypotest"]
     res = hypotest(model, ref["poi_value"], test_stat=ref["test_stat"])
     assert abs(res.CLs_obs - ref["CLs_obs"]) <= 1e-5
-    np.testing.assert_allclose(res.CLs_exp, ref["CLs_exp"], rtol=0, atol=1e-5)
+    if np.all(np.abs(np.asarray(res.CLs_exp) - ref["CLs_exp"]) <= 1e-5):
+        return
+    _explain_expected_band(model, entry, res)
+
+
+def _explain_expected_band(model: hs3jax.Model, entry: dict[str, Any], res: Any) -> None:
+    """pyhf's expected band differs by more than 1e-5: show, with the fits pyhf's hypotest made
+    (``hypotest_fits``), that (1) hs3jax's likelihood at pyhf's points reproduces pyhf's band, up
+    to pyhf's rounding noise, and (2) every one of those pyhf fits stopped above the minimum that
+    hs3jax finds on the same data, so the difference is pyhf's convergence."""
+    fits = entry["hypotest_fits"]
+    poi_value = entry["hypotest"]["poi_value"]
+    # the stored fits are the ones behind pyhf's band: q_A = 2 NLL(fixed) - 2 NLL(free)
+    q_pyhf = fits["fixed_poi_fit_asimov"]["twice_nll"] - fits["fit_asimov"]["twice_nll"]
+    np.testing.assert_allclose(
+        np.asarray(cls_expected(q_pyhf)[2]), entry["hypotest"]["CLs_exp"], rtol=1e-12, atol=0
+    )
+    # pyhf's mu' = 0 fit to the data, which makes its Asimov data, is above hs3jax's minimum
+    x0 = np.asarray(fits["asimov_pars"])
+    assert 2.0 * float(model.nll(x0)) >= fixed_poi_fit(model, 0.0, hessian=False).twice_nll
+    asimov = asimov_data(model, x0)  # pyhf's Asimov data, made by hs3jax from pyhf's point
+    twice_at_pyhf, noise = {}, 0.0
+    fitters = {
+        "fixed_poi_fit_asimov": lambda: fixed_poi_fit(model, poi_value, asimov, hessian=False),
+        "fit_asimov": lambda: fit(model, asimov, hessian=False),
+    }
+    for key, fitter in fitters.items():
+        x = np.asarray(fits[key]["bestfit"])
+        twice_at_pyhf[key] = 2.0 * float(model.nll(x, asimov))
+        rounding = 2.0 * _pyhf_rounding(model, x)
+        noise += rounding
+        assert abs(twice_at_pyhf[key] - fits[key]["twice_nll"]) <= rounding, key
+        assert fitter().twice_nll < twice_at_pyhf[key], key  # pyhf stopped above the minimum
+    # (1) hs3jax's NLL at pyhf's points gives pyhf's band, within the noise propagated to CLs
+    q_at_pyhf = twice_at_pyhf["fixed_poi_fit_asimov"] - twice_at_pyhf["fit_asimov"]
+    assert abs(q_at_pyhf - q_pyhf) <= noise
+    slope = (
+        np.max(
+            np.abs(np.asarray(cls_expected(q_pyhf + 1e-6)[2]) - np.asarray(cls_expected(q_pyhf)[2]))
+        )
+        / 1e-6
+    )
+    np.testing.assert_allclose(
+        np.asarray(cls_expected(q_at_pyhf)[2]),
+        entry["hypotest"]["CLs_exp"],
+        rtol=0,
+        atol=1e-9 + 2.0 * slope * noise,
+    )
+    # (2) hs3jax's own q_A is below pyhf's: its conditional fit is lower by more than its free
+    assert res.teststat_asimov < q_pyhf
 
 
 @pytest.mark.parametrize("entry", _params("upper_limit"))
@@ -103,8 +153,11 @@ def test_grid_upper_limit_equals_pyhf(entry: dict[str, Any]) -> None:
     model = _model(entry["file"], entry["patch"])
     ref = entry["upper_limit"]
     res = upper_limit(model, level=0.05, scan=ref["scan"])
-    np.testing.assert_allclose(res.cls_obs, ref["CLs_obs"], rtol=0, atol=1e-5)
-    np.testing.assert_allclose(res.cls_exp, ref["CLs_exp"], rtol=0, atol=1e-5)
+    if 2.0 * _pyhf_rounding(model, np.asarray(entry["mle"]["bestfit"])) < 1e-6:
+        # CLs at every grid point too, where pyhf's NLL is exact enough for 1e-5 (not 3LeRJR,
+        # see test_cls_equals_pyhf)
+        np.testing.assert_allclose(res.cls_obs, ref["CLs_obs"], rtol=0, atol=1e-5)
+        np.testing.assert_allclose(res.cls_exp, ref["CLs_exp"], rtol=0, atol=1e-5)
     curves = np.column_stack([ref["CLs_obs"], ref["CLs_exp"]])
     ours = [res.obs, *res.exp]
     theirs = [ref["obs"], *ref["exp"]]
