@@ -392,6 +392,25 @@ INLINE: dict[str, list[Case]] = {
             {"m": -0.5, "s": 0.8},
         )
     ],
+    "mixture_resolution_model": [
+        Case(
+            _doc(
+                [
+                    {"name": "core", "type": "gaussian_resolution_model", "x": "t", "mean": "m"}
+                    | {"sigma": "s"},
+                    {"name": "perfect", "type": "delta_resolution_model", "x": "t"},
+                    {"name": "res", "type": "mixture_resolution_model", "x": "t"}
+                    | {"summands": ["core", "perfect"], "coefficients": ["f"]},
+                    {"name": "dec", "type": "decay_dist", "t": "t", "tau": "tau"}
+                    | {"resolutionModel": "res", "decayType": decay_type},
+                ],
+                _unbinned({"t": (-1.0, 6.0)}, _events(-0.5, 5.5)),
+                "dec",
+                {"tau": 1.4, "m": 0.1, "s": 0.3, "f": 0.7},
+            )
+        )
+        for decay_type in (0, 1)
+    ],
     "mixture_model": [
         Case(
             _doc(
