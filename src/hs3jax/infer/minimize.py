@@ -16,6 +16,7 @@ minimum in units of −ln L), which is invariant under rescaling of the paramete
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -114,14 +115,51 @@ class Minimum:
     method: str
 
 
+# (jitted Hessian, argument signature) pairs already compiled or being compiled
+_AHEAD: weakref.WeakKeyDictionary[Callable[..., Any], set[Any]] = weakref.WeakKeyDictionary()
+
+
+def _compile_ahead(
+    hessian: Callable[..., Any], x: np.ndarray, data: Pytree, inputs: Pytree
+) -> threading.Thread | None:
+    """Compile the Hessian program in a background thread while the minimiser runs (and the
+    value-and-gradient program compiles) on this one; the Newton polish joins it before its
+    first Hessian, which then finds the executable in JAX's cache. XLA compiles without the
+    GIL, so on a first fit the two compilations overlap. An error is left to the later call."""
+    leaves, tree = jax.tree_util.tree_flatten((x, data, inputs))
+    signature = (tree, tuple((np.shape(v), np.result_type(v)) for v in leaves))
+    seen = _AHEAD.setdefault(hessian, set())
+    if signature in seen:
+        return None
+    seen.add(signature)
+
+    def compile_hessian() -> None:
+        try:
+            with jax.enable_x64(True):
+                hessian.lower(x, data, inputs).compile()  # type: ignore[attr-defined]
+        except Exception:  # the same call in the main thread reports it
+            seen.discard(signature)
+
+    thread = threading.Thread(target=compile_hessian, name="hs3jax-hessian", daemon=True)
+    thread.start()
+    return thread
+
+
 class _Counted:
     """Host-side view on the free parameters: float64 numpy in and out, call counting,
     non-finite values mapped to a large finite penalty so that line searches back off."""
 
     def __init__(
-        self, obj: Objective, base: np.ndarray, free: np.ndarray, data: Pytree, inputs: Pytree
+        self,
+        obj: Objective,
+        base: np.ndarray,
+        free: np.ndarray,
+        data: Pytree,
+        inputs: Pytree,
+        pending: threading.Thread | None = None,
     ) -> None:
         self.obj, self.base, self.free, self.data, self.inputs = obj, base, free, data, inputs
+        self.pending = pending
         self.n_calls = 0
 
     def full(self, x: np.ndarray) -> np.ndarray:
@@ -138,6 +176,9 @@ class _Counted:
         return fv, gv
 
     def hessian(self, x: np.ndarray) -> np.ndarray:
+        if self.pending is not None:
+            self.pending.join()
+            self.pending = None
         h = np.asarray(self.obj.hessian(self.full(x), self.data, self.inputs))
         sub: np.ndarray = h[np.ix_(self.free, self.free)]
         return sub
@@ -280,7 +321,9 @@ def minimize(
         bounds = np.asarray(model.bounds, dtype=np.float64)[free]
         lo, hi = bounds[:, 0], bounds[:, 1]
         x0 = np.clip(full0[free], lo, hi)
-        fun = _Counted(objective(model), full0, free, data, inputs)
+        obj = objective(model)
+        pending = _compile_ahead(obj.hessian, full0, data, inputs) if len(x0) else None
+        fun = _Counted(obj, full0, free, data, inputs, pending)
         if len(x0) == 0:
             f0, _ = fun(x0)
             if f0 >= 1e300:
