@@ -104,8 +104,9 @@ def test_cls_equals_pyhf(entry: dict[str, Any]) -> None:
 def _explain_expected_band(model: hs3jax.Model, entry: dict[str, Any], res: Any) -> None:
     """pyhf's expected band differs by more than 1e-5: show, with the fits pyhf's hypotest made
     (``hypotest_fits``), that (1) hs3jax's likelihood at pyhf's points reproduces pyhf's band, up
-    to pyhf's rounding noise, and (2) every one of those pyhf fits stopped above the minimum that
-    hs3jax finds on the same data, so the difference is pyhf's convergence."""
+    to pyhf's rounding noise, and (2) every one of those pyhf fits (the mu' = 0 fit that makes the
+    Asimov data, the conditional and the free fit to it) stopped above the minimum that hs3jax
+    finds on the same data, so the difference is pyhf's convergence."""
     fits = entry["hypotest_fits"]
     poi_value = entry["hypotest"]["poi_value"]
     # the stored fits are the ones behind pyhf's band: q_A = 2 NLL(fixed) - 2 NLL(free)
@@ -114,8 +115,10 @@ def _explain_expected_band(model: hs3jax.Model, entry: dict[str, Any], res: Any)
         np.asarray(cls_expected(q_pyhf)[2]), entry["hypotest"]["CLs_exp"], rtol=1e-12, atol=0
     )
     # pyhf's mu' = 0 fit to the data, which makes its Asimov data, is above hs3jax's minimum
+    # (hs3jax's NLL is exact to ~1e-12 relative, so these excesses are measured, not noise)
     x0 = np.asarray(fits["asimov_pars"])
-    assert 2.0 * float(model.nll(x0)) >= fixed_poi_fit(model, 0.0, hessian=False).twice_nll
+    twice_x0 = 2.0 * float(model.nll(x0))
+    assert fixed_poi_fit(model, 0.0, hessian=False).twice_nll < twice_x0 - 1e-9 * twice_x0
     asimov = asimov_data(model, x0)  # pyhf's Asimov data, made by hs3jax from pyhf's point
     twice_at_pyhf, noise = {}, 0.0
     fitters = {
@@ -128,7 +131,8 @@ def _explain_expected_band(model: hs3jax.Model, entry: dict[str, Any], res: Any)
         rounding = 2.0 * _pyhf_rounding(model, x)
         noise += rounding
         assert abs(twice_at_pyhf[key] - fits[key]["twice_nll"]) <= rounding, key
-        assert fitter().twice_nll < twice_at_pyhf[key], key  # pyhf stopped above the minimum
+        # pyhf stopped above the minimum on the same data
+        assert fitter().twice_nll < twice_at_pyhf[key] * (1 - 1e-9), key
     # (1) hs3jax's NLL at pyhf's points gives pyhf's band, within the noise propagated to CLs
     q_at_pyhf = twice_at_pyhf["fixed_poi_fit_asimov"] - twice_at_pyhf["fit_asimov"]
     assert abs(q_at_pyhf - q_pyhf) <= noise
@@ -144,8 +148,9 @@ def _explain_expected_band(model: hs3jax.Model, entry: dict[str, Any], res: Any)
         rtol=0,
         atol=1e-9 + 2.0 * slope * noise,
     )
-    # (2) hs3jax's own q_A is below pyhf's: its conditional fit is lower by more than its free
-    assert res.teststat_asimov < q_pyhf
+    # (2) is asserted above: pyhf's three fits behind q_A all stopped above the minimum; with
+    # converged fits (a unique minimum) pyhf's q_A would be hs3jax's
+    assert np.isfinite(res.teststat_asimov)
 
 
 @pytest.mark.parametrize("entry", _params("upper_limit"))
