@@ -4,14 +4,16 @@ Regenerate (from the repository root, pyhf 0.7.6; a few minutes on 2 cores):
 
     python3 tests/reference/pyhf/make_toy_reference.py
 
-Writes ``toy_reference.json`` beside this script: the result of
-``pyhf.infer.hypotest(1.0, data, model, test_stat="qtilde", calctype="toybased", ntoys=NTOYS,
-return_tail_probs=True, track_progress=False)`` (numpy backend,
-default optimizer, ``numpy.random.seed(SEED)`` first, since pyhf's numpy backend samples toys
-from numpy's global generator), with its seconds. Both numbers are Monte Carlo estimates: the
-tail fractions CL_{s+b} and CL_b are binomial with NTOYS trials each. The expected band is not
-requested: pyhf 0.7.6's toy band calls ``numpy.percentile(..., interpolation=...)``, a keyword
-that numpy 2 removed (TypeError), so only the observed values are recorded.
+Writes ``toy_reference.json`` beside this script: the observed CLs, CL_{s+b} and CL_b of pyhf's
+toy-based hypothesis test at mu = 1 (qtilde, NTOYS toys per hypothesis, numpy backend, default
+optimizer, ``numpy.random.seed(SEED)`` first, since pyhf's numpy backend samples toys from
+numpy's global generator), with its seconds. ``pyhf.infer.hypotest(..., calctype="toybased")``
+itself cannot run under numpy 2: it always computes the expected band, which calls
+``numpy.percentile(..., interpolation=...)``, a keyword numpy 2 removed (TypeError). So the
+script makes the same calls as ``hypotest`` up to that point: ``ToyCalculator(data, model,
+test_stat="qtilde", ntoys=NTOYS, track_progress=False)``, then ``teststatistic(1.0)``,
+``distributions(1.0)`` and ``pvalues(...)``. Both numbers are Monte Carlo estimates: the tail
+fractions CL_{s+b} and CL_b are binomial with NTOYS trials each.
 """
 
 from __future__ import annotations
@@ -39,16 +41,12 @@ def main() -> None:
     data = ws.data(model)
     np.random.seed(SEED)
     start = time.perf_counter()
-    cls_obs, (clsb, clb) = pyhf.infer.hypotest(
-        POI_TEST,
-        data,
-        model,
-        test_stat="qtilde",
-        calctype="toybased",
-        ntoys=NTOYS,
-        return_tail_probs=True,
-        track_progress=False,
+    calc = pyhf.infer.calculators.ToyCalculator(
+        data, model, test_stat="qtilde", ntoys=NTOYS, track_progress=False
     )
+    teststat = calc.teststatistic(POI_TEST)
+    sig_plus_bkg, bkg_only = calc.distributions(POI_TEST)
+    clsb, clb, cls_obs = calc.pvalues(teststat, sig_plus_bkg, bkg_only)
     seconds = round(time.perf_counter() - start, 3)
     out = {
         "generator": "tests/reference/pyhf/make_toy_reference.py",
@@ -59,10 +57,10 @@ def main() -> None:
         "file": FILE,
         "poi": poi,
         "call": (
-            f'pyhf.infer.hypotest({POI_TEST}, data, model, test_stat="qtilde", '
-            f'calctype="toybased", ntoys={NTOYS}, return_tail_probs=True, '
-            "track_progress=False)"
+            f'ToyCalculator(data, model, test_stat="qtilde", ntoys={NTOYS}, '
+            "track_progress=False); teststatistic(mu), distributions(mu), pvalues(...)"
         ),
+        "teststat": float(teststat),
         "seed": SEED,
         "ntoys": NTOYS,
         "poi_value": POI_TEST,
