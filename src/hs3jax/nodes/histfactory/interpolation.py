@@ -87,22 +87,25 @@ def _exp_poly6_factor(alpha: jax.Array, lo: jax.Array, hi: jax.Array) -> jax.Arr
     log_lo = _safe_log(lo)
     pow_up = jnp.where(hi > 0, hi, 0.0)
     pow_down = jnp.where(lo > 0, lo, 0.0)
-    pow_up_log = pow_up * log_hi
-    pow_down_log = -pow_down * log_lo
-    pow_up_log2 = pow_up_log * log_hi
-    pow_down_log2 = -pow_down_log * log_lo
-    s0 = 0.5 * (pow_up + pow_down)
-    a0 = 0.5 * (pow_up - pow_down)
-    s1 = 0.5 * (pow_up_log + pow_down_log)
-    a1 = 0.5 * (pow_up_log - pow_down_log)
-    s2 = 0.5 * (pow_up_log2 + pow_down_log2)
-    a2 = 0.5 * (pow_up_log2 - pow_down_log2)
-    c1 = (15.0 * a0 - 7.0 * s1 + a2) / 8.0
-    c2 = (-24.0 + 24.0 * s0 - 9.0 * a1 + s2) / 8.0
-    c3 = (-5.0 * a0 + 5.0 * s1 - a2) / 4.0
-    c4 = (12.0 - 12.0 * s0 + 7.0 * a1 - s2) / 4.0
-    c5 = (3.0 * a0 - 3.0 * s1 + a2) / 8.0
-    c6 = (-8.0 + 8.0 * s0 - 5.0 * a1 + s2) / 8.0
+    # ROOT's and pyhf's s_k, a_k (half sums and differences of pow_up·ln^k hi and
+    # pow_down·(−ln lo)^k) are kept doubled, S = 2s, A = 2a, and the coefficients' divisors
+    # doubled with them: the same numbers bit for bit (scaling by 2 is exact), fewer flops
+    up_log = pow_up * log_hi
+    down_log = pow_down * log_lo
+    up_log2 = up_log * log_hi
+    down_log2 = down_log * log_lo
+    s0 = pow_up + pow_down
+    a0 = pow_up - pow_down
+    s1 = up_log - down_log
+    a1 = up_log + down_log
+    s2 = up_log2 + down_log2
+    a2 = up_log2 - down_log2
+    c1 = (15.0 * a0 - 7.0 * s1 + a2) / 16.0
+    c2 = (-48.0 + 24.0 * s0 - 9.0 * a1 + s2) / 16.0
+    c3 = (-5.0 * a0 + 5.0 * s1 - a2) / 8.0
+    c4 = (24.0 - 12.0 * s0 + 7.0 * a1 - s2) / 8.0
+    c5 = (3.0 * a0 - 3.0 * s1 + a2) / 16.0
+    c6 = (-16.0 + 8.0 * s0 - 5.0 * a1 + s2) / 16.0
     x = jnp.clip(alpha, -1.0, 1.0)
     inside = 1.0 + x * (c1 + x * (c2 + x * (c3 + x * (c4 + x * (c5 + x * c6)))))
     # one exponential for both tails (the same values and derivatives as two): fewer flops
