@@ -65,6 +65,17 @@ def log_gauss_mass(z_lo: jax.Array, z_hi: jax.Array) -> jax.Array:
     return jnp.where(in_tail, tail, central)
 
 
+def standardised_bound(bound: jax.Array, mean: jax.Array, sigma: jax.Array) -> jax.Array:
+    """(bound − mean)/σ, or the infinite bound itself, whose gradient is then 0, not NaN.
+
+    Differentiating (±∞ − μ)/σ gives ∞ · 0 = NaN in σ even where a ``where`` discards the
+    value; the finite branch is evaluated at a safe bound instead (the "double where").
+    """
+    finite = jnp.isfinite(bound)
+    safe = jnp.where(finite, bound, 0.0)
+    return jnp.where(finite, (safe - mean) / sigma, bound)
+
+
 @register("gaussian_dist", "normal_dist")
 class GaussianDist(Distribution):
     r"""Normal density :math:`\mathcal{N}(x\,|\,\mu,\sigma) = e^{-(x-\mu)^2/2\sigma^2}/\sqrt{2\pi}\sigma`.
@@ -87,7 +98,9 @@ class GaussianDist(Distribution):
     def log_integral(  # type: ignore[override]
         lo: jax.Array, hi: jax.Array, mean: jax.Array, sigma: jax.Array
     ) -> jax.Array:
-        return log_gauss_mass((lo - mean) / sigma, (hi - mean) / sigma)
+        z_lo = standardised_bound(jnp.asarray(lo), mean, sigma)
+        z_hi = standardised_bound(jnp.asarray(hi), mean, sigma)
+        return log_gauss_mass(z_lo, z_hi)
 
 
 @register("poisson_dist")
@@ -148,7 +161,12 @@ class LogNormalDist(Distribution):
 
     @staticmethod
     def log_integral(lo: jax.Array, hi: jax.Array, mu: jax.Array, sigma: jax.Array) -> jax.Array:  # type: ignore[override]
-        log_lo = jnp.log(jnp.where(lo > 0, lo, 1.0))
-        z_lo = jnp.where(lo > 0, (log_lo - mu) / sigma, -jnp.inf)
-        z_hi = (jnp.log(jnp.where(hi > 0, hi, 1.0)) - mu) / sigma
-        return log_gauss_mass(z_lo, jnp.where(jnp.isinf(hi), jnp.inf, z_hi))
+        lo, hi = jnp.asarray(lo), jnp.asarray(hi)
+        # ln of the bounds: −∞ for lo ≤ 0, +∞ for hi = ∞ (gradients 0 there, see
+        # standardised_bound)
+        log_lo = jnp.where(lo > 0, jnp.log(jnp.where(lo > 0, lo, 1.0)), -jnp.inf)
+        finite_hi = jnp.isfinite(hi) & (hi > 0)
+        log_hi = jnp.where(finite_hi, jnp.log(jnp.where(finite_hi, hi, 1.0)), jnp.inf)
+        return log_gauss_mass(
+            standardised_bound(log_lo, mu, sigma), standardised_bound(log_hi, mu, sigma)
+        )

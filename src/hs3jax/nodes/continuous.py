@@ -22,6 +22,7 @@ from jax.scipy.special import gammainc, gammaincc, gammaln, logsumexp
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hs3jax.density import Scope, gauss_legendre, leaf_log_prob
+from hs3jax.nodes.basic import standardised_bound
 from hs3jax.registry import register
 from hs3jax.schema.base import Distribution, Observable, Ref, Reference, RefSpec
 
@@ -129,14 +130,17 @@ class ExponentialDist(Distribution):
         lo = jnp.asarray(lo, dtype=jnp.float64)
         hi = jnp.asarray(hi, dtype=jnp.float64)
         length = hi - lo
-        u = jnp.abs(a) * length
+        finite_range = jnp.isfinite(length)
+        finite_len = jnp.where(finite_range, length, 1.0)
+        # |a| L, infinite for an infinite range without an ∞ · 0 = NaN gradient in a
+        u = jnp.where(finite_range, jnp.abs(a) * finite_len, jnp.inf)
         small = u < 1e-6
-        finite_len = jnp.where(jnp.isfinite(length), length, 1.0)
         # small |a| L: ln ∫ = a (lo + hi)/2 + ln L + (a L)²/24
         mid = jnp.where(small, 0.5 * (lo + hi), 0.0)
         series = a * mid + jnp.log(finite_len) + (a * finite_len) ** 2 / 24.0
         safe_a = jnp.where(small, 1.0, a)
-        safe_u = jnp.where(small, 1.0, u)
+        # an infinite range (convergent side): ln(1 − e^{−u}) → 0, with a 0 (not NaN) gradient
+        safe_u = jnp.where(small | ~finite_range, 1.0, u)
         # the larger of a·lo, a·hi without touching an infinite end (NaN-free gradients)
         lo_f = jnp.where(jnp.isfinite(lo), lo, 0.0)
         hi_f = jnp.where(jnp.isfinite(hi), hi, 0.0)
@@ -145,7 +149,8 @@ class ExponentialDist(Distribution):
             jnp.where(jnp.isfinite(hi), safe_a * hi_f, jnp.inf),
             jnp.where(jnp.isfinite(lo), safe_a * lo_f, jnp.inf),
         )
-        general = top + jnp.log(-jnp.expm1(-safe_u)) - jnp.log(jnp.abs(safe_a))
+        log_fraction = jnp.where(finite_range, jnp.log(-jnp.expm1(-safe_u)), 0.0)
+        general = top + log_fraction - jnp.log(jnp.abs(safe_a))
         return jnp.where(small, series, general)
 
 
@@ -205,8 +210,10 @@ class GeneralizedNormalDist(Distribution):
     def log_integral(  # type: ignore[override]
         lo: jax.Array, hi: jax.Array, mean: jax.Array, alpha: jax.Array, beta: jax.Array
     ) -> jax.Array:
-        cdf_lo, sf_lo = GeneralizedNormalDist._tails((lo - mean) / alpha, beta)
-        cdf_hi, sf_hi = GeneralizedNormalDist._tails((hi - mean) / alpha, beta)
+        z_lo = standardised_bound(jnp.asarray(lo), mean, alpha)
+        z_hi = standardised_bound(jnp.asarray(hi), mean, alpha)
+        cdf_lo, sf_lo = GeneralizedNormalDist._tails(z_lo, beta)
+        cdf_hi, sf_hi = GeneralizedNormalDist._tails(z_hi, beta)
         return _log_mass_from_tails(cdf_lo, sf_lo, cdf_hi, sf_hi)
 
 
@@ -254,8 +261,8 @@ class GammaDist(Distribution):
     def log_integral(  # type: ignore[override]
         lo: jax.Array, hi: jax.Array, gamma: jax.Array, beta: jax.Array, mu: jax.Array
     ) -> jax.Array:
-        cdf_lo, sf_lo = GammaDist._tails((lo - mu) / beta, gamma)
-        cdf_hi, sf_hi = GammaDist._tails((hi - mu) / beta, gamma)
+        cdf_lo, sf_lo = GammaDist._tails(standardised_bound(jnp.asarray(lo), mu, beta), gamma)
+        cdf_hi, sf_hi = GammaDist._tails(standardised_bound(jnp.asarray(hi), mu, beta), gamma)
         return _log_mass_from_tails(cdf_lo, sf_lo, cdf_hi, sf_hi)
 
 
@@ -301,8 +308,10 @@ class ConstantWidthBreitWigner(Distribution):
         hi_c = jnp.maximum(jnp.asarray(hi, dtype=jnp.float64), 0.0)
         # arctan((x² − M²)/(MΓ)) at both ends; the difference is taken through arctan of the
         # difference formula when both ends are on the same side, to keep precision in tails
-        a_lo = jnp.where(jnp.isfinite(lo_c), (lo_c * lo_c - mass * mass) / mw, jnp.inf)
-        a_hi = jnp.where(jnp.isfinite(hi_c), (hi_c * hi_c - mass * mass) / mw, jnp.inf)
+        lo_f = jnp.where(jnp.isfinite(lo_c), lo_c, 0.0)  # NaN-free gradients at x = ∞
+        hi_f = jnp.where(jnp.isfinite(hi_c), hi_c, 0.0)
+        a_lo = jnp.where(jnp.isfinite(lo_c), (lo_f * lo_f - mass * mass) / mw, jnp.inf)
+        a_hi = jnp.where(jnp.isfinite(hi_c), (hi_f * hi_f - mass * mass) / mw, jnp.inf)
         same_side = (a_lo * a_hi > 0) & jnp.isfinite(a_hi) & jnp.isfinite(a_lo)
         safe_lo = jnp.where(same_side, a_lo, 0.0)
         safe_hi = jnp.where(same_side, a_hi, 1.0)
@@ -658,6 +667,6 @@ class LandauDist(Distribution):
             sf = jnp.where(finite, landau_sf(zf), jnp.where(z > 0, 0.0, 1.0))
             return cdf, sf
 
-        cdf_lo, sf_lo = tails((lo - mean) / sigma)
-        cdf_hi, sf_hi = tails((hi - mean) / sigma)
+        cdf_lo, sf_lo = tails(standardised_bound(jnp.asarray(lo), mean, sigma))
+        cdf_hi, sf_hi = tails(standardised_bound(jnp.asarray(hi), mean, sigma))
         return _log_mass_from_tails(cdf_lo, sf_lo, cdf_hi, sf_hi)
