@@ -63,23 +63,6 @@ _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _TINY = float(np.finfo(np.float64).tiny)
 
 
-# widest padded product written out as a chain of multiplications: its gradient fuses into
-# the surrounding elementwise kernels, where jnp.prod's goes through a cumulative-product
-# (reduce-window) chain of several kernels
-_UNROLL_PRODUCT = 32
-
-
-def _row_product(table: jax.Array) -> jax.Array:
-    """Π_j table[:, j] for a ``(rows, k)`` table."""
-    width = table.shape[1]
-    if width > _UNROLL_PRODUCT:
-        return jnp.prod(table, axis=1)
-    out = table[:, 0]
-    for j in range(1, width):
-        out = out * table[:, j]
-    return out
-
-
 def _padded(groups: Sequence[Sequence[int]], pad: int) -> np.ndarray:
     """Index lists of unequal length as a rectangular int array padded with ``pad``."""
     width = max((len(g) for g in groups), default=0)
@@ -100,7 +83,7 @@ class _InterpGroup:
     def product(self, factors: jax.Array) -> jax.Array:
         """Product of the contributions' factors per target, differentiable (no scatter-mul)."""
         extended = jnp.concatenate([factors, jnp.ones(1, dtype=factors.dtype)])
-        return _row_product(extended[self.gather])
+        return jnp.prod(extended[self.gather], axis=1)
 
 
 @dataclass(frozen=True)
@@ -207,7 +190,7 @@ class HistFactoryProgram:
             # PiecewiseInterpolation(positiveDefinite=true) clips a varied template at zero
             shaped = jnp.where(self._clip_mask, jnp.maximum(shaped, 0.0), shaped)
 
-        row_factor = _row_product(used["row"])
+        row_factor = jnp.prod(used["row"], axis=1)
         n_rows = self._n_rows
         norm_shift = jnp.zeros(n_rows, dtype=nominal.dtype)
         norm_factor = jnp.ones(n_rows, dtype=nominal.dtype)
@@ -225,7 +208,7 @@ class HistFactoryProgram:
         if self.conventions == "root":
             # FlexibleInterpVar's cutoff: a non-positive total becomes the smallest double
             normsys = jnp.where(normsys <= 0.0, _TINY, normsys)
-        bin_factor = _row_product(used["bin"])
+        bin_factor = jnp.prod(used["bin"], axis=1)
         per_row: jax.Array = (row_factor * normsys)[self._entry_row]
         result: jax.Array = shaped * bin_factor * per_row
         return result
