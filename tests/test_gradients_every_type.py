@@ -156,6 +156,24 @@ def _one(
     return Case(_doc([dist], data, dist["name"], pars, functions))
 
 
+def _inline_number(
+    dist: dict[str, Any], value: float, pars: dict[str, float], lower: float | None = None
+) -> Case:
+    """The density paired with an inline number: its observable has no range (−∞, ∞), or
+    [lower, ∞) through a domain, so its normalisation meets an infinite end."""
+    domains = None
+    if lower is not None:
+        axis = {"name": "x", "min": lower}
+        domains = [{"name": "default_domain", "type": "product_domain", "axes": [axis]}]
+
+    def build() -> dict[str, Any]:
+        doc = _doc([dist], None, dist["name"], pars, domains=domains)()
+        doc["likelihoods"][0]["data"] = [value]
+        return doc
+
+    return Case(build, notes="inline number, infinite range")
+
+
 def _probe(
     functions: list[dict[str, Any]],
     target: str,
@@ -571,6 +589,46 @@ INLINE: dict[str, list[Case]] = {
             notes="uniform has no parameters: checked inside a mixture",
         )
     ],
+    "gaussian_dist": [
+        Case(
+            lambda: {
+                "metadata": {"hs3_version": "0.2"},
+                "distributions": [
+                    _gauss("g", "x", "mu", "sigma"),
+                    _gauss("meas", "m_obs", "mu", 0.5),
+                    _gauss("other", "k", "mu", "s2"),
+                    _gauss("constraint", "s2", 2.0, 0.3),
+                ],
+                "data": [
+                    _unbinned(
+                        {"x": (-5.0, 5.0)},
+                        _events(-4.0, 4.0),
+                        weights=[0.5 + 0.1 * i for i in range(9)],
+                    ),
+                    {"name": "pt", "type": "point", "value": 1.3},
+                ],
+                "likelihoods": [
+                    {
+                        "name": "L",
+                        "distributions": ["g", "meas", "other"],
+                        "data": ["d", "pt", 0.25],
+                        "aux_distributions": ["constraint"],
+                    }
+                ],
+                "parameter_points": [
+                    {
+                        "name": "default_values",
+                        "parameters": [
+                            {"name": "mu", "value": 0.4},
+                            {"name": "sigma", "value": 1.2},
+                            {"name": "s2", "value": 2.1},
+                        ],
+                    }
+                ],
+            },
+            notes="weighted unbinned data, point data, an inline number and an aux constraint",
+        )
+    ],
     "histogram_dist": [
         Case(
             _doc(
@@ -849,6 +907,53 @@ INLINE: dict[str, list[Case]] = {
         )
     ],
 }
+
+# inline numbers: normalisations over infinite ranges (NaN-gradient regressions)
+for _type, _case in [
+    (
+        "lognormal_dist",
+        _inline_number(
+            {"name": "p", "type": "lognormal_dist", "x": "x", "mu": "m", "sigma": "s"},
+            1.7,
+            {"m": 0.3, "s": 0.8},
+        ),
+    ),
+    (
+        "gamma_dist",
+        _inline_number(
+            {"name": "p", "type": "gamma_dist", "x": "x", "gamma": "k", "beta": "th", "mu": "m"},
+            2.2,
+            {"k": 2.5, "th": 1.5, "m": 0.1},
+        ),
+    ),
+    (
+        "generalized_normal_dist",
+        _inline_number(
+            {"name": "p", "type": "generalized_normal_dist", "x": "x", "mean": "m"}
+            | {"alpha": "a", "beta": "b"},
+            0.9,
+            {"m": 0.3, "a": 1.4, "b": 2.6},
+        ),
+    ),
+    (
+        "landau_dist",
+        _inline_number(
+            {"name": "p", "type": "landau_dist", "x": "x", "mean": "m", "sigma": "s"},
+            1.4,
+            {"m": -0.5, "s": 0.8},
+        ),
+    ),
+    (
+        "exponential_dist",
+        _inline_number(
+            {"name": "p", "type": "exponential_dist", "x": "x", "c": "c"},
+            1.4,
+            {"c": 0.7},
+            lower=0.5,
+        ),
+    ),
+]:
+    INLINE.setdefault(_type, []).append(_case)
 
 # ROOT_CASES documents without a free parameter (their types are checked inline instead)
 WITHOUT_PARAMETERS = {"uniform", "histpdf"}
