@@ -570,3 +570,36 @@ def test_integrated_binned_1d_matches_root_integrate_bins() -> None:
     two_d = _root_density_reference()["integrate_bins_2d"]
     assert "only implemented for 1-D fits" in two_d["error"]
     assert two_d["nll_integrate_bins"] == two_d["nll_bin_centres"]
+
+
+def test_binned_integrated_3d_product_matches_closed_form() -> None:
+    """Three axes (8³ Gauss–Legendre nodes per bin): a product of Gaussians, whose bin masses
+    are products of normal-cdf differences (scipy)."""
+    edges = {"x": [-2.0, 0.3, 3.0], "y": [-1.0, 0.0, 0.8, 2.5], "z": [0.0, 1.0, 4.0]}
+    counts = [4.0, 2.0, 7.0, 1.0, 3.0, 5.0, 6.0, 2.0, 8.0, 3.0, 2.0, 4.0]
+    pars = {"x": (0.2, 1.1), "y": (0.5, 0.7), "z": (1.5, 1.3)}
+    doc = _doc(
+        [
+            {"name": f"g{o}", "type": "gaussian_dist", "x": o, "mean": f"m{o}", "sigma": s}
+            for o, (_, s) in pars.items()
+        ]
+        + [{"name": "p", "type": "product_dist", "factors": ["gx", "gy", "gz"]}],
+        {
+            "name": "d3",
+            "type": "binned",
+            "axes": [{"name": o, "edges": e} for o, e in edges.items()],
+            "contents": counts,
+        },
+        "p",
+        pars={f"m{o}": m for o, (m, _) in pars.items()},
+    )
+    model = hs3jax.load(doc).model(binned_density="integrated")
+    per_axis = []
+    for o, (m, s) in pars.items():
+        cdf = norm.cdf(edges[o], m, s)
+        per_axis.append(np.diff(cdf) / (cdf[-1] - cdf[0]))
+    masses = np.einsum("i,j,k->ijk", *per_axis).ravel()  # row-major, x slowest
+    expected = -np.sum(np.asarray(counts) * np.log(masses))
+    # 8 nodes per axis on bins up to 2.3 σ wide (z: [1, 4], σ = 1.3): the rule's error is
+    # ~1e-11 relative here (measured 8e-12), where 32 (1-D) and 16² (2-D) nodes reach 1e-14
+    assert float(model.nll()) == pytest.approx(expected, rel=1e-10)
