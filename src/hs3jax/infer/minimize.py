@@ -4,8 +4,11 @@ One :class:`Objective` per (model, mask of free parameters) holds the jitted val
 and Hessian of ``θ_free ↦ −ln L(θ)``; data and model inputs are arguments, so observed data,
 Asimov data, toys and new templates reuse the compiled program.
 
-The minimiser (:func:`minimize`) runs scipy's L-BFGS-B (or iminuit's MIGRAD) with the JAX
-gradient, then *polishes* the result with projected Newton steps using the exact Hessian:
+The minimiser (:func:`minimize`) starts a fit of up to :data:`NEWTON_MAX_FREE` free parameters
+with projected Newton iterations from the initial point; where they do not converge (and for
+larger fits) it runs scipy's L-BFGS-B (or iminuit's MIGRAD) with the JAX gradient to a moderate
+tolerance, then *polishes* the result with the same projected Newton steps using the exact
+Hessian:
 
     p = −H_FF⁻¹ g_F,   F = free parameters not held at a bound by the gradient,
 
@@ -44,6 +47,13 @@ Pytree = Any
 #: Newton decrement (½ gᵀH⁻¹g, in units of −ln L) below which a minimum counts as converged.
 DECREMENT_TOL = 1e-8
 _POLISH_STEPS = 30
+#: Newton iterations allowed when projected Newton starts from the initial point.
+_NEWTON_STEPS = 60
+#: Free parameters up to which a fit starts with projected Newton from the initial point: the
+#: exact Hessian of so few parameters costs a few gradients, and Newton's ~10 steps replace the
+#: hundreds of gradient calls L-BFGS-B needs for the last digits (measured on 20-28 parameter
+#: HistFactory models: 241 → ~15 value-and-gradient calls per fit).
+NEWTON_MAX_FREE = 300
 
 
 class FitFailed(HS3JaxError):
@@ -127,7 +137,10 @@ def _compile_ahead(
     first Hessian, which then finds the executable in JAX's cache. XLA compiles without the
     GIL, so on a first fit the two compilations overlap. An error is left to the later call."""
     leaves, tree = jax.tree_util.tree_flatten((x, data, inputs))
-    signature = (tree, tuple((np.shape(v), np.result_type(v)) for v in leaves))
+    signature = (
+        tree,
+        tuple((np.shape(v), v.dtype if hasattr(v, "dtype") else np.result_type(v)) for v in leaves),
+    )
     seen = _AHEAD.setdefault(hessian, set())
     if signature in seen:
         return None
@@ -217,14 +230,18 @@ def _newton_step(h: np.ndarray, g: np.ndarray, keep: np.ndarray) -> tuple[np.nda
 
 
 def _polish(
-    fun: _Counted, x: np.ndarray, lo: np.ndarray, hi: np.ndarray
+    fun: _Counted, x: np.ndarray, lo: np.ndarray, hi: np.ndarray, steps: int = _POLISH_STEPS
 ) -> tuple[np.ndarray, float, float]:
     """Projected Newton iterations from ``x``; returns (x, f, decrement)."""
     f, g = fun(x)
+    if f >= 1e300:  # non-finite −ln L at the start: no descent to measure
+        return x, f, float("inf")
     decrement = float("inf")
-    for _ in range(_POLISH_STEPS):
+    moved = True  # x changed since the last Hessian (the final decrement needs a new one)
+    for _ in range(steps):
         keep = ~_active(x, g, lo, hi)
         p, decrement = _newton_step(fun.hessian(x), g, keep)
+        moved = False
         if not np.isfinite(decrement) or decrement < 1e-17:
             break
         pg = np.abs(g[keep]).max(initial=0.0)
@@ -242,8 +259,10 @@ def _polish(
         if not accepted:
             break
         x, f, g = xn, fn, gn
-    keep = ~_active(x, g, lo, hi)
-    _, decrement = _newton_step(fun.hessian(x), g, keep)
+        moved = True
+    if moved:
+        keep = ~_active(x, g, lo, hi)
+        _, decrement = _newton_step(fun.hessian(x), g, keep)
     return x, f, decrement
 
 
@@ -262,8 +281,10 @@ def _lbfgsb(
         options={
             "maxiter": maxiter,
             "maxfun": 4 * maxiter,
-            "ftol": 1e-15,
-            "gtol": 1e-10,
+            # moderate: the exact-Hessian Newton polish converges quadratically from here,
+            # cheaper than L-BFGS-B's linear convergence on the last digits
+            "ftol": 1e-12,
+            "gtol": 1e-7,
             "maxcor": 20,
             "maxls": 50,
         },
@@ -310,8 +331,10 @@ def minimize(
     """Minimise −ln L over the parameters in ``free_mask``, starting from the full vector
     ``start`` (which also supplies the fixed parameters).
 
-    Tries ``method``, then (if the Newton decrement is still above :data:`DECREMENT_TOL`)
-    restarts from perturbed starting points and from the other minimiser. Raises
+    With ``method="lbfgsb"`` and at most :data:`NEWTON_MAX_FREE` free parameters, tries
+    projected Newton from ``start`` first (``Minimum.method == "newton"``). Then ``method``
+    (followed by the Newton polish), then (if the Newton decrement is still above
+    :data:`DECREMENT_TOL`) restarts from perturbed starting points and from the other minimiser. Raises
     :class:`FitFailed` with every attempt's message when none converges and
     ``raise_on_failure``; never returns a non-finite NLL.
     """
@@ -339,10 +362,16 @@ def minimize(
             jitter = x0 + (0.05 * (k + 1)) * width * rng.uniform(-1, 1, size=x0.shape)
             attempts.append((order[0], np.clip(jitter, lo, hi)))
         attempts.extend((m, x0) for m in order[1:])
+        if len(x0) <= NEWTON_MAX_FREE and method == "lbfgsb":
+            attempts.insert(0, ("newton", x0))
         for name, xs in attempts:
             try:
-                x, msg = _RUNNERS[name](fun, xs, lo, hi, maxiter)
-                x, f, dec = _polish(fun, np.clip(x, lo, hi), lo, hi)
+                if name == "newton":
+                    x, f, dec = _polish(fun, xs, lo, hi, _NEWTON_STEPS)
+                    msg = "projected Newton"
+                else:
+                    x, msg = _RUNNERS[name](fun, xs, lo, hi, maxiter)
+                    x, f, dec = _polish(fun, np.clip(x, lo, hi), lo, hi)
             except (ValueError, np.linalg.LinAlgError, RuntimeError) as err:
                 messages.append(f"{name}: {err}")
                 continue
