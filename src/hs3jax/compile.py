@@ -93,6 +93,11 @@ class _DensityTerm:
     # (the shape of the per-bin log-densities), and the log-weights of the tensor-product rule
     bin_nodes: np.ndarray | None = None
     bin_log_weights: np.ndarray | None = None
+    # where the Asimov data set puts this term's expected events (ROOT's AsymptoticCalculator:
+    # the bin centres of the observables' binnings) and the ln volume of each bin; None for
+    # point data and unbounded observables, which have no Asimov counterpart
+    asimov_points: dict[str, np.ndarray] | None = None
+    asimov_log_volume: np.ndarray | None = None
 
 
 class _Values:
@@ -170,7 +175,7 @@ def _conventions(doc: Document) -> dict[str, Any]:
 BINNED_MODES = ("bin_centres", "integrated")
 
 # structure fingerprint -> (nll_fn, expected_fn, density_fn); a bounded memo, like a compile cache
-_PROGRAMS: dict[str, tuple[Any, Any, Any]] = {}
+_PROGRAMS: dict[str, tuple[Any, Any, Any, Any]] = {}
 _PROGRAMS_MAX = 64
 
 
@@ -505,6 +510,36 @@ def compile_model(
         )
         return scope.log_prob(name)
 
+    def asimov_events_fn(pars: jax.Array, aux: jax.Array, events: Any) -> list[dict[str, Any]]:
+        """The expected events of every density term at ``pars`` (Asimov data, arXiv:1007.1727
+        §3.2), as ROOT's AsymptoticCalculator builds them: at each bin centre c of the
+        observables' binning (the data's own bins for binned data, 100 bins per observable
+        for unbinned data) the weight N p(c) ΔV, or N ∫_bin p in the "integrated" mode; N is the
+        expected number of events of an extended density, else the observed total weight."""
+        vec = value_vector(pars, aux)
+        out = []
+        for term, observed in zip(density_terms, events, strict=True):
+            if term.asimov_points is None:
+                raise ModelError(
+                    f"no Asimov data for {term.name!r}: it is paired with point data or an "
+                    "unbounded observable (Asimov data need a bounded binning)"
+                )
+            grid = {k: jnp.asarray(v) for k, v in term.asimov_points.items()}
+            scope = Scope(
+                vec, resolved, all_nodes, grid, {**ranges, **term.ranges}, binnings, named_domains
+            )
+            expected = scope.with_observables({}).expected_events(term.name)
+            total = jnp.sum(observed["weights"]) if expected is None else expected
+            log_p = scope.log_prob(term.name)
+            if term.bin_nodes is not None and term.bin_log_weights is not None:
+                log_mass = logsumexp(
+                    log_p.reshape(term.bin_nodes.shape) + jnp.asarray(term.bin_log_weights), axis=1
+                )
+            else:
+                log_mass = log_p + jnp.asarray(term.asimov_log_volume)
+            out.append({**grid, "weights": total * jnp.exp(log_mass)})
+        return out
+
     def expected_fn(pars: jax.Array, inputs: Any) -> jax.Array:
         if hf_program is None:
             return jnp.zeros(0, dtype=jnp.float64)
@@ -514,7 +549,15 @@ def compile_model(
     # models of one structure (a new signal patch changes templates, not structure) share one
     # set of functions, so JAX's compilation cache serves them all
     density_static = [
-        (t.name, sorted(t.observables), t.ranges, t.bin_nodes, t.bin_log_weights)
+        (
+            t.name,
+            sorted(t.observables),
+            t.ranges,
+            t.bin_nodes,
+            t.bin_log_weights,
+            None if t.asimov_points is None else sorted(t.asimov_points.items()),
+            t.asimov_log_volume,
+        )
         for t in density_terms
     ]
     key = _fingerprint(
@@ -536,7 +579,9 @@ def compile_model(
         sorted((k, sorted(v.items())) for k, v in named_domains.items()),
         scope_constraints,
     )
-    nll_fn, expected_fn, density_fn = _PROGRAMS.setdefault(key, (nll_fn, expected_fn, density_fn))
+    nll_fn, expected_fn, density_fn, asimov_events_fn = _PROGRAMS.setdefault(
+        key, (nll_fn, expected_fn, density_fn, asimov_events_fn)
+    )
     while len(_PROGRAMS) > _PROGRAMS_MAX:
         _PROGRAMS.pop(next(iter(_PROGRAMS)))
 
@@ -597,6 +642,7 @@ def compile_model(
             nll_fn=nll_fn,
             expected_fn=expected_fn,
             density_fn=density_fn,
+            asimov_events_fn=asimov_events_fn if density_terms else None,
         )
 
 
@@ -879,25 +925,47 @@ def _density_term(
         weights = np.asarray(
             datum.weights if datum.weights is not None else np.ones(len(table)), dtype=np.float64
         )
-    elif binned_density == "integrated":
+        bounded = all(math.isfinite(a.lo) and math.isfinite(a.hi) for a in axes)
+        grid = (
+            _bin_centres([np.linspace(a.lo, a.hi, ASIMOV_BINS + 1) for a in axes], names)
+            if bounded
+            else (None, None)
+        )
+        return _DensityTerm(node.name, points, weights, term_ranges, None, None, *grid)
+    if binned_density == "integrated":
         # tensor-product Gauss–Legendre inside every bin, any number of axes
         per_axis, log_w = bin_quadrature([a.bin_edges() for a in axes])
+        nodes = {name: n.ravel() for name, n in zip(names, per_axis, strict=True)}
         return _DensityTerm(
             node.name,
-            {name: n.ravel() for name, n in zip(names, per_axis, strict=True)},
+            nodes,
             np.asarray(datum.contents, dtype=np.float64),
             term_ranges,
             per_axis[0],
             log_w,
+            nodes,
         )
-    else:
-        # ROOT 6.40: a binned dataset with an ordinary density is evaluated at the bin centres,
-        # weighted by the bin contents, with no bin-width factor
-        centres = [0.5 * (e[1:] + e[:-1]) for e in (a.bin_edges() for a in axes)]
-        mesh = np.meshgrid(*centres, indexing="ij")
-        points = {name: m.ravel() for name, m in zip(names, mesh, strict=True)}
-        weights = np.asarray(datum.contents, dtype=np.float64)
-    return _DensityTerm(node.name, points, weights, term_ranges)
+    # ROOT 6.40: a binned dataset with an ordinary density is evaluated at the bin centres,
+    # weighted by the bin contents, with no bin-width factor
+    points, log_volume = _bin_centres([a.bin_edges() for a in axes], names)
+    weights = np.asarray(datum.contents, dtype=np.float64)
+    return _DensityTerm(node.name, points, weights, term_ranges, None, None, points, log_volume)
+
+
+# ROOT's default binning of a RooRealVar, which its Asimov data sets use for unbinned data
+ASIMOV_BINS = 100
+
+
+def _bin_centres(
+    edges: Sequence[np.ndarray], names: Sequence[str]
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Centres of the bins of a grid (first axis slowest, as binned contents are laid out) and
+    the ln volume of each bin."""
+    centres = [0.5 * (e[1:] + e[:-1]) for e in edges]
+    mesh = np.meshgrid(*centres, indexing="ij")
+    widths = np.meshgrid(*[np.diff(e) for e in edges], indexing="ij")
+    log_volume = np.sum([np.log(w.ravel()) for w in widths], axis=0)
+    return {name: m.ravel() for name, m in zip(names, mesh, strict=True)}, log_volume
 
 
 def _fix_hf(

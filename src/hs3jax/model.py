@@ -42,6 +42,8 @@ class Model:
         inputs: the model inputs (sample templates, constraint widths) as a pytree.
         channels: names of the binned channels, in the order of the concatenated bin axis.
         global_observables: names of the entries of ``data["aux"]``.
+        asimov_events_fn: ``(pars, aux, events) -> events`` of the Asimov data set for the
+            density terms (None without density terms); see :mod:`hs3jax.infer.asimov`.
     """
 
     name: str
@@ -60,6 +62,9 @@ class Model:
     expected_fn: Callable[[jax.Array, Pytree], jax.Array] = field(repr=False)
     pois: tuple[str, ...] = ()
     density_fn: Callable[[jax.Array, Pytree, str, dict[str, Any]], jax.Array] | None = field(
+        default=None, repr=False
+    )
+    asimov_events_fn: Callable[[jax.Array, jax.Array, Any], list[dict[str, Any]]] | None = field(
         default=None, repr=False
     )
     _jit_nll: Callable[..., jax.Array] = field(init=False, repr=False)

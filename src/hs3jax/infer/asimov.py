@@ -41,13 +41,16 @@ _GAUSS, _POISSON = 0, 1
 
 
 def _aux_derivatives(
-    model: Model, pars: jax.Array, aux: jax.Array, inputs: Pytree
+    model: Model, pars: jax.Array, aux: jax.Array, inputs: Pytree, rest: Pytree = None
 ) -> tuple[jax.Array, jax.Array]:
-    """(g, h): first and (diagonal) second derivative of −ln L in the global observables."""
-    main = model.data["main"]
+    """(g, h): first and (diagonal) second derivative of −ln L in the global observables.
+
+    ``rest``: the data other than the global observables (default: the observed data); the
+    derivatives do not depend on it, but −ln L needs it."""
+    others = _other_data(model) if rest is None else rest
 
     def nll_aux(a: jax.Array) -> jax.Array:
-        return model.nll_fn(pars, {"main": main, "aux": a}, inputs)
+        return model.nll_fn(pars, {**others, "aux": a}, inputs)
 
     grad = jax.grad(nll_aux)
     g, h = jax.jvp(grad, (aux,), (jnp.ones_like(aux),))
@@ -72,9 +75,10 @@ def constraint_kinds(model: Model) -> np.ndarray:
         # values even inside another trace (ensure_compile_time_eval would run it op by op,
         # compiling every primitive separately: seconds on a first call)
         pars = np.asarray(model.init, dtype=np.float64)
-        derivs = _derivs_jit(model).lower(pars, aux_np, model.inputs).compile()
-        _, h0 = derivs(pars, aux_np, model.inputs)
-        _, h1 = derivs(pars, aux_np + 1.0 + np.abs(aux_np), model.inputs)
+        rest = _other_data(model)
+        derivs = _derivs_jit(model).lower(pars, aux_np, model.inputs, rest).compile()
+        _, h0 = derivs(pars, aux_np, model.inputs, rest)
+        _, h1 = derivs(pars, aux_np + 1.0 + np.abs(aux_np), model.inputs, rest)
         h0n, h1n = np.asarray(h0), np.asarray(h1)
     trigamma = scipy_polygamma(1, aux_np + 1.0)
     gauss = np.isclose(h0n, h1n, rtol=1e-9, atol=0.0) & (h0n > 0)
@@ -89,6 +93,18 @@ def constraint_kinds(model: Model) -> np.ndarray:
     kinds = np.where(poisson, _POISSON, _GAUSS).astype(np.int64)
     _KINDS[model] = kinds
     return kinds
+
+
+def _other_data(model: Model) -> Pytree:
+    """The observed data without the global observables."""
+    return {k: v for k, v in model.data.items() if k != "aux"}
+
+
+def _asimov_events(model: Model, pars: jax.Array, aux: jax.Array) -> Pytree:
+    """Expected events of the density terms (``Model.asimov_events_fn``), or {}."""
+    if model.asimov_events_fn is None:
+        return {}
+    return {"events": model.asimov_events_fn(pars, aux, model.data["events"])}
 
 
 def expected_aux_fn(model: Model) -> Callable[[jax.Array, Pytree], jax.Array]:
@@ -113,7 +129,12 @@ def asimov_fn(model: Model) -> Callable[[jax.Array, Pytree], Pytree]:
     expected_aux = expected_aux_fn(model)
 
     def asimov(pars: jax.Array, inputs: Pytree) -> Pytree:
-        return {"main": model.expected_fn(pars, inputs), "aux": expected_aux(pars, inputs)}
+        aux = expected_aux(pars, inputs)
+        return {
+            "main": model.expected_fn(pars, inputs),
+            "aux": aux,
+            **_asimov_events(model, pars, aux),
+        }
 
     return asimov
 
@@ -125,13 +146,17 @@ def _derivs_jit(model: Model) -> jax.stages.Wrapped:
     """Jitted ``(pars, aux, inputs) -> (g, h)``, compiled once per model."""
     wrapped = _DERIVS.get(model)
     if wrapped is None:
-        wrapped = jax.jit(lambda pars, aux, inputs: _aux_derivatives(model, pars, aux, inputs))
+        wrapped = jax.jit(
+            lambda pars, aux, inputs, rest: _aux_derivatives(model, pars, aux, inputs, rest)
+        )
         _DERIVS[model] = wrapped
     return wrapped
 
 
 def asimov_data(model: Model, pars: jax.Array | np.ndarray, inputs: Pytree = None) -> Pytree:
-    """The Asimov data pytree at ``pars``: ``{"main": ν(θ), "aux": â(θ)}``."""
+    """The Asimov data pytree at ``pars``: ``{"main": ν(θ), "aux": â(θ)}``, and ``"events"``
+    (the expected events of the density terms, ``Model.asimov_events_fn``) where the model
+    has density terms."""
     inputs = model.inputs if inputs is None else inputs
     kinds = constraint_kinds(model)
     with jax.enable_x64(True):
@@ -139,8 +164,12 @@ def asimov_data(model: Model, pars: jax.Array | np.ndarray, inputs: Pytree = Non
         main = model.expected_main(p, inputs)
         a = np.asarray(model.data["aux"], dtype=np.float64)
         if a.shape[0] == 0:
-            return {"main": main, "aux": jnp.asarray(a)}
-        g, h = (np.asarray(v) for v in _derivs_jit(model)(p, jnp.asarray(a), inputs))
-        poisson = np.exp(np.asarray(digamma(a + 1.0)) - g)
-        aux = np.where(kinds == _POISSON, poisson, a - g / h)
-        return {"main": main, "aux": jnp.asarray(aux)}
+            aux = jnp.asarray(a)
+        else:
+            g, h = (
+                np.asarray(v)
+                for v in _derivs_jit(model)(p, jnp.asarray(a), inputs, _other_data(model))
+            )
+            poisson = np.exp(np.asarray(digamma(a + 1.0)) - g)
+            aux = jnp.asarray(np.where(kinds == _POISSON, poisson, a - g / h))
+        return {"main": main, "aux": aux, **_asimov_events(model, p, aux)}

@@ -25,7 +25,13 @@ import numpy as np
 from scipy.stats import norm
 
 from hs3jax.errors import ModelError
-from hs3jax.infer.asimov import _GAUSS, _derivs_jit, asimov_data, constraint_kinds
+from hs3jax.infer.asimov import (
+    _GAUSS,
+    _derivs_jit,
+    _other_data,
+    asimov_data,
+    constraint_kinds,
+)
 from hs3jax.infer.fit import setup
 from hs3jax.infer.newton import newton_minimize
 from hs3jax.infer.results import NSIGMA, HypoTestResult
@@ -42,6 +48,11 @@ def sample_toys(
 ) -> Pytree:
     """``n_toys`` data pytrees drawn at ``pars`` (leading batch axis on ``main`` and ``aux``)."""
     inputs = model.inputs if inputs is None else inputs
+    if model.asimov_events_fn is not None:
+        raise ModelError(
+            f"{model.name}: toys are thrown for binned HistFactory counts and global observables "
+            "only; sampling events of other densities is not implemented"
+        )
     kinds = constraint_kinds(model)
     with jax.enable_x64(True):
         p = jnp.asarray(pars, dtype=jnp.float64)
@@ -50,7 +61,7 @@ def sample_toys(
         main = jax.random.poisson(k_main, expected["main"], (n_toys, *expected["main"].shape))
         aux_mean = expected["aux"]
         if aux_mean.shape[0]:
-            _, h = _derivs_jit(model)(p, jnp.asarray(model.data["aux"]), inputs)
+            _, h = _derivs_jit(model)(p, jnp.asarray(model.data["aux"]), inputs, _other_data(model))
             sigma = 1.0 / jnp.sqrt(h)
             gauss = aux_mean + sigma * jax.random.normal(k_gauss, (n_toys, *aux_mean.shape))
             pois = jax.random.poisson(k_pois, aux_mean, (n_toys, *aux_mean.shape))
