@@ -14,6 +14,7 @@ import pytest
 
 import hs3jax
 from conftest import ROOT
+from hs3jax.infer import hypotest, upper_limit
 from hs3jax.infer import minimize as minimize_module
 from hs3jax.infer.fit import setup
 from hs3jax.infer.minimize import DECREMENT_TOL, Minimum, minimize
@@ -62,3 +63,16 @@ def test_unconverged_newton_falls_back_to_lbfgsb(monkeypatch: pytest.MonkeyPatch
     assert "projected Newton" in fallback.message
     assert fallback.success
     assert abs(fallback.nll - reference.nll) <= 1e-10 * max(1.0, abs(reference.nll))
+
+
+def test_upper_limit_narrows_brackets_at_the_asymptotic_prediction() -> None:
+    model = _model(MULTICHANNEL)
+    limit = upper_limit(model, level=0.05)
+    # measured: 38 hypothesis tests (55 with TOMS 748 on CL_s from the nearest evaluated points)
+    assert limit.n_evaluations <= 45
+    assert len(limit.scan) == limit.n_evaluations
+    # every band edge is a root of its CL_s curve
+    for which, mu in enumerate((limit.obs, *limit.exp)):
+        result = hypotest(model, mu)
+        value = result.CLs_obs if which == 0 else result.CLs_exp[which - 1]
+        assert abs(value - 0.05) <= 1e-5
