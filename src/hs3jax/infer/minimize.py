@@ -51,9 +51,9 @@ _POLISH_STEPS = 30
 _NEWTON_STEPS = 60
 #: Free parameters up to which a fit starts with projected Newton from the initial point: its
 #: ~8 exact Hessians replace the hundreds of gradient calls L-BFGS-B needs. Warm fit, L-BFGS-B
-#: path → Newton first (2-core CPU): multichannel_all_modifiers (28 free) 29 → 6 ms; ATLAS-SUSY-2018-31 BkgOnlyA (66
-#: free, Hessian 26x a gradient) ~150 → ~90 ms; synthetic models of 122 / 467 / 927 free
-#: parameters 163 → 20 ms / 1.53 → 0.85 s / 1.73 → 3.37 s (L-BFGS-B wins there).
+#: path → Newton first (2-core CPU): multichannel_all_modifiers (28 free) 29 → 6 ms;
+#: ATLAS-SUSY-2018-31 BkgOnlyA (66 free, Hessian 26x a gradient) ~150 → ~90 ms; synthetic
+#: models of 122 / 467 / 927 free parameters 163 → 20 ms / 1.53 → 0.85 s / 1.73 → 3.37 s.
 NEWTON_MAX_FREE = 300
 
 
