@@ -89,3 +89,28 @@ def test_toys_of_density_terms_are_refused_clearly(models: dict[str, hs3jax.Mode
     model = models["tests/data/unbinned/mixture_1ch_1000ev.json"]
     with pytest.raises(ModelError, match="sampling events of other densities"):
         sample_toys(model, model.init, 10, seed=1)
+
+
+def test_asimov_data_of_point_data_is_refused_clearly() -> None:
+    """An inline number has no binning to put expected events on: a ModelError naming it."""
+    doc = {
+        "metadata": {"hs3_version": "0.2"},
+        "distributions": [
+            {"name": "meas", "type": "gaussian_dist", "x": "x", "mean": "mu", "sigma": 1.0}
+        ],
+        "likelihoods": [{"name": "L", "distributions": ["meas"], "data": [1.5]}],
+        "parameter_points": [
+            {"name": "default_values", "parameters": [{"name": "mu", "value": 0.0}]}
+        ],
+        "domains": [
+            {
+                "name": "default_domain",
+                "type": "product_domain",
+                "axes": [{"name": "mu", "min": -5.0, "max": 5.0}],
+            }
+        ],
+        "analyses": [{"name": "A", "likelihood": "L", "parameters_of_interest": ["mu"]}],
+    }
+    model = hs3jax.load(doc).model()
+    with pytest.raises(ModelError, match=r"no Asimov data for 'meas'.*point data"):
+        asimov_data(model, model.init)

@@ -164,6 +164,16 @@ class Model:
         with jax.enable_x64(True):
             return self._jit_expected(self.vector(pars), self.inputs if inputs is None else inputs)
 
+    def asimov_events(self, pars: Pars | None, aux: jax.Array) -> list[dict[str, Any]]:
+        """Asimov events of the density terms at ``pars`` with global observables ``aux``
+        (``asimov_events_fn``, jitted once per model structure); [] without density terms."""
+        if self.asimov_events_fn is None:
+            return []
+        with jax.enable_x64(True):
+            return _jitted(self.asimov_events_fn)(  # type: ignore[no-any-return]
+                self.vector(pars), jnp.asarray(aux), self.data["events"]
+            )
+
     # -- building data and inputs -----------------------------------------------------------
     def make_data(
         self, counts: Mapping[str, Sequence[float]] | jax.Array | np.ndarray, aux: Any = None

@@ -172,4 +172,6 @@ def asimov_data(model: Model, pars: jax.Array | np.ndarray, inputs: Pytree = Non
             )
             poisson = np.exp(np.asarray(digamma(a + 1.0)) - g)
             aux = jnp.asarray(np.where(kinds == _POISSON, poisson, a - g / h))
-        return {"main": main, "aux": aux, **_asimov_events(model, p, aux)}
+        # host path: the jitted events program, not the traced function op by op
+        events = model.asimov_events(p, aux)
+        return {"main": main, "aux": aux, **({"events": events} if events else {})}
