@@ -182,3 +182,11 @@ def test_long_commands_report_progress_on_stderr() -> None:
 
     bar = _progress()
     assert isinstance(bar, Progress) and bar.console.stderr
+
+
+def test_scan_with_unpaired_ranges_says_what_it_takes(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["scan", SIMPLE, "--parameter", "mu", "--parameter", "uncorr_bkguncrt[0]"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "one or two --parameter NAME, each with its own --range" in err
+    assert "got 2 parameters and 1 ranges" in err

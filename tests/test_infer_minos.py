@@ -97,3 +97,9 @@ def test_minos_on_a_fixed_or_unknown_parameter_is_a_clear_error() -> None:
         fit(model, fixed={"mu": 1.0}, minos=["mu"])
     with pytest.raises(ModelError, match="nope"):
         fit(model, minos=["nope"])
+
+
+def test_minos_of_a_fixed_parameter_is_refused_clearly() -> None:
+    model = hs3jax.load(DATA / "pyhf" / "simple.json").model()
+    with pytest.raises(ModelError, match="mu is fixed in this fit"):
+        hs3jax.fit(model, fixed={"mu": 1.0}, minos=["mu"])
