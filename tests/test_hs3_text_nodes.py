@@ -658,3 +658,9 @@ def test_double_sided_and_flipped_decay_with_an_offset_gaussian_resolution(
     total = quad(shape, -5.0, 5.0, epsabs=0, epsrel=1e-12, limit=200)[0]
     expected = -sum(math.log(shape(t) / total) for t in events)
     assert float(model.nll()) == pytest.approx(expected, rel=1e-10)
+
+
+def test_spline_with_one_knot_is_a_document_error() -> None:
+    node = {"name": "sp", "type": "spline", "x": "x", "x0": [0], "y0": [1]}
+    with pytest.raises(hs3jax.DocumentError, match=r"spline 'sp' needs at least two"):
+        hs3jax.load({"distributions": [], "functions": [node]})
