@@ -175,7 +175,7 @@ def _conventions(doc: Document) -> dict[str, Any]:
 BINNED_MODES = ("bin_centres", "integrated")
 
 # structure fingerprint -> (nll_fn, expected_fn, density_fn); a bounded memo, like a compile cache
-_PROGRAMS: dict[str, tuple[Any, Any, Any, Any]] = {}
+_PROGRAMS: dict[str, tuple[Any, Any, Any, Any, Any]] = {}
 _PROGRAMS_MAX = 64
 
 
@@ -427,7 +427,10 @@ def compile_model(
     )
 
     def value_vector(pars: jax.Array, aux: jax.Array) -> jax.Array:
-        vec = jnp.concatenate([pars, aux[:n_explicit], jnp.asarray(constants)])
+        # without explicit global observables no function can depend on ``aux``; leaving it
+        # out keeps derivatives in the global observables off the rest of the graph
+        head = [pars, aux[:n_explicit]] if n_explicit else [pars]
+        vec = jnp.concatenate([*head, jnp.asarray(constants)])
         for group in function_groups:
             if group.gather is None:
                 scope = Scope(vec, resolved, all_nodes, {}, ranges, binnings, named_domains)
@@ -438,15 +441,11 @@ def compile_model(
             vec = jnp.concatenate([vec, out])
         return vec
 
-    def nll_fn(pars: jax.Array, data: Any, inputs: Any) -> jax.Array:
-        aux = data["aux"]
-        vec = value_vector(pars, aux)
+    def log_constraints(vec: jax.Array, aux: jax.Array, inputs: Any) -> jax.Array:
+        # every term that holds a global observable (the auxiliary measurements)
         total = jnp.zeros((), dtype=jnp.float64)
         if hf_program is not None:
-            hf_inputs = inputs["histfactory"]
-            total = total + hf_program.log_likelihood(
-                vec, data["main"], aux[n_explicit:], hf_inputs
-            )
+            total = total + hf_program.log_constraints(vec, aux[n_explicit:], inputs["histfactory"])
         if scope_constraints:
             scope = Scope(vec, resolved, all_nodes, {}, ranges, binnings, named_domains)
             for cname in scope_constraints:
@@ -458,6 +457,18 @@ def compile_model(
                 params = {k: v for k, v in args.items() if k != "x"}
                 logp = logp - group.cls.log_integral(group.lo, group.hi, **params)  # type: ignore[operator]
             total = total + jnp.sum(logp)
+        return total
+
+    def constraint_nll_fn(pars: jax.Array, aux: jax.Array, inputs: Any) -> jax.Array:
+        return -log_constraints(value_vector(pars, aux), aux, inputs)
+
+    def nll_fn(pars: jax.Array, data: Any, inputs: Any) -> jax.Array:
+        aux = data["aux"]
+        vec = value_vector(pars, aux)
+        total = log_constraints(vec, aux, inputs)
+        if hf_program is not None:
+            expected_main = hf_program.expected(vec, inputs["histfactory"])
+            total = total + hf_program.log_poisson(expected_main, data["main"])
         events = data.get("events", ())
         if len(events) != len(density_terms):
             raise ModelError(
@@ -579,8 +590,8 @@ def compile_model(
         sorted((k, sorted(v.items())) for k, v in named_domains.items()),
         scope_constraints,
     )
-    nll_fn, expected_fn, density_fn, asimov_events_fn = _PROGRAMS.setdefault(
-        key, (nll_fn, expected_fn, density_fn, asimov_events_fn)
+    nll_fn, expected_fn, density_fn, asimov_events_fn, constraint_nll_fn = _PROGRAMS.setdefault(
+        key, (nll_fn, expected_fn, density_fn, asimov_events_fn, constraint_nll_fn)
     )
     while len(_PROGRAMS) > _PROGRAMS_MAX:
         _PROGRAMS.pop(next(iter(_PROGRAMS)))
@@ -643,6 +654,7 @@ def compile_model(
             expected_fn=expected_fn,
             density_fn=density_fn,
             asimov_events_fn=asimov_events_fn if density_terms else None,
+            constraint_nll_fn=constraint_nll_fn,
         )
 
 

@@ -44,6 +44,9 @@ class Model:
         global_observables: names of the entries of ``data["aux"]``.
         asimov_events_fn: ``(pars, aux, events) -> events`` of the Asimov data set for the
             density terms (None without density terms); see :mod:`hs3jax.infer.asimov`.
+        constraint_nll_fn: ``(pars, aux, inputs) -> −Σ ln(constraint terms)``, the part of
+            −ln L that holds the global observables (the Asimov global observables are read
+            off its derivatives); None where a model does not separate it.
     """
 
     name: str
@@ -65,6 +68,9 @@ class Model:
         default=None, repr=False
     )
     asimov_events_fn: Callable[[jax.Array, jax.Array, Any], list[dict[str, Any]]] | None = field(
+        default=None, repr=False
+    )
+    constraint_nll_fn: Callable[[jax.Array, jax.Array, Pytree], jax.Array] | None = field(
         default=None, repr=False
     )
     _jit_nll: Callable[..., jax.Array] = field(init=False, repr=False)

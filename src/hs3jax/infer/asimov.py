@@ -7,9 +7,10 @@ constraint expects, as pyhf's ``pdf.expected_data`` does:
 - Gaussian constraint G(a | θ, σ): â = θ;
 - Poisson constraint Pois(a | τγ): â = τγ.
 
-The model does not expose its constraint terms, so both are read off −ln L itself. Constraint
-terms are separable in the global observables, so with g = ∂(−ln L)/∂a and h = ∂²(−ln L)/∂a²
-(the diagonal, one Hessian-vector product with a vector of ones):
+Both are read off the constraint part of −ln L (``Model.constraint_nll_fn``, the terms that
+hold global observables; the whole −ln L for a model without it). Constraint terms are separable
+in the global observables, so with g = ∂(−ln L)/∂a and h = ∂²(−ln L)/∂a² (the diagonal, one
+Hessian-vector product with a vector of ones):
 
 - Gaussian: g = (a − θ)/σ², h = 1/σ² (independent of a), so θ = a − g/h;
 - Poisson: g = ψ(a + 1) − ln(τγ), h = ψ′(a + 1), so τγ = exp(ψ(a + 1) − g).
@@ -28,6 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import digamma
+from scipy.special import digamma as scipy_digamma
 from scipy.special import polygamma as scipy_polygamma
 
 from hs3jax.errors import ModelError
@@ -48,8 +50,13 @@ def _aux_derivatives(
     ``rest``: the data other than the global observables (default: the observed data); the
     derivatives do not depend on it, but −ln L needs it."""
     others = _other_data(model) if rest is None else rest
+    constraint_nll = model.constraint_nll_fn
 
     def nll_aux(a: jax.Array) -> jax.Array:
+        if constraint_nll is not None:
+            # only the constraint terms hold global observables: differentiating them alone
+            # keeps the main measurement out of this program
+            return constraint_nll(pars, a, inputs)
         return model.nll_fn(pars, {**others, "aux": a}, inputs)
 
     grad = jax.grad(nll_aux)
@@ -170,7 +177,7 @@ def asimov_data(model: Model, pars: jax.Array | np.ndarray, inputs: Pytree = Non
                 np.asarray(v)
                 for v in _derivs_jit(model)(p, jnp.asarray(a), inputs, _other_data(model))
             )
-            poisson = np.exp(np.asarray(digamma(a + 1.0)) - g)
+            poisson = np.exp(scipy_digamma(a + 1.0) - g)
             aux = jnp.asarray(np.where(kinds == _POISSON, poisson, a - g / h))
         # host path: the jitted events program, not the traced function op by op
         events = model.asimov_events(p, aux)

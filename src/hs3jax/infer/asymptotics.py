@@ -18,15 +18,12 @@ observables at θ̂̂(μ') fitted to the *observed* data, starting from the mode
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
-import jax
-import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import ndtr
 
 from hs3jax.errors import ModelError
+from hs3jax.infer.arrays import namespace, ndtr
 from hs3jax.infer.asimov import asimov_data
 from hs3jax.infer.fit import ParInput
 from hs3jax.infer.minimize import Method, Minimum
@@ -55,19 +52,23 @@ def normalize_test_stat(name: str) -> str:
 
 
 def asymptotic_teststat(q: Any, q_asimov: Any, test_stat: str) -> Any:
-    """The statistic in −μ̂/σ space, t (see module doc); pure, JAX-differentiable."""
-    sq = jnp.sqrt(jnp.maximum(q, 0.0))
-    sqa = jnp.sqrt(jnp.maximum(q_asimov, 0.0))
+    """The statistic in −μ̂/σ space, t (see module doc); pure, on floats (numpy) or JAX
+    arrays (differentiable)."""
+    xp = namespace(q, q_asimov)
+    sq = xp.sqrt(xp.maximum(q, 0.0))
+    sqa = xp.sqrt(xp.maximum(q_asimov, 0.0))
     plain = sq - sqa
     if test_stat != "qtilde":
         return plain
-    safe = jnp.where(sqa > 0, sqa, 1.0)
-    return jnp.where(sq <= sqa, plain, (q - q_asimov) / (2.0 * safe))
+    safe = xp.where(sqa > 0, sqa, 1.0)
+    return xp.where(sq <= sqa, plain, (q - q_asimov) / (2.0 * safe))
 
 
 def cls_observed(t: Any, q_asimov: Any) -> tuple[Any, Any, Any]:
     """(CL_{s+b}, CL_b, CL_s) for the statistic t in −μ̂/σ space."""
-    sqa = jnp.sqrt(jnp.maximum(q_asimov, 0.0))
+    xp = namespace(t, q_asimov)
+    t = xp.asarray(t)
+    sqa = xp.sqrt(xp.maximum(q_asimov, 0.0))
     clsb = ndtr(-(t + sqa))
     clb = ndtr(-t)
     return clsb, clb, clsb / clb
@@ -75,16 +76,9 @@ def cls_observed(t: Any, q_asimov: Any) -> tuple[Any, Any, Any]:
 
 def cls_expected(q_asimov: Any) -> tuple[Any, Any, Any]:
     """(CL_{s+b}, CL_b, CL_s) of the expected band, arrays over n σ ∈ (2, 1, 0, −1, −2)."""
-    n = jnp.asarray(NSIGMA, dtype=jnp.result_type(q_asimov, float))
+    xp = namespace(q_asimov)
+    n = xp.asarray(NSIGMA, dtype=xp.result_type(q_asimov, float))
     return cls_observed(n, q_asimov)
-
-
-@partial(jax.jit, static_argnums=2)
-def _cls_jit(q: Any, q_asimov: Any, test_stat: str) -> tuple[Any, Any]:
-    """Observed and expected (CL_{s+b}, CL_b, CL_s) as one compiled program (run op by op,
-    these scalar formulas would compile a program per primitive on a first call)."""
-    t = asymptotic_teststat(q, q_asimov, test_stat)
-    return cls_observed(t, q_asimov), cls_expected(q_asimov)
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,8 +120,8 @@ class AsymptoticCalculator:
     def hypotest(self, mu: float) -> HypoTestResult:
         """CL_s (observed and expected band) at POI = ``mu``."""
         q, qa = self.teststats(mu)
-        with jax.enable_x64(True):
-            (clsb, clb, cls), (clsb_e, clb_e, cls_e) = _cls_jit(q, qa, self.test_stat)
+        t = asymptotic_teststat(q, qa, self.test_stat)
+        (clsb, clb, cls), (clsb_e, clb_e, cls_e) = cls_observed(t, qa), cls_expected(qa)
         index = self.model.poi_index
         assert index is not None
         is_q0 = self.test_stat == "q0"

@@ -30,6 +30,7 @@ import numpy as np
 from scipy.optimize import minimize as _scipy_minimize
 
 from hs3jax.errors import HS3JaxError
+from hs3jax.infer.hessian import blocked_hessian, hessian_batch
 from hs3jax.model import Model
 
 __all__ = [
@@ -92,9 +93,10 @@ def objective(model: Model) -> Objective:
     if model not in _CACHE:
         derivatives = _DERIVATIVES.get(model.nll_fn)
         if derivatives is None:
+            batch = hessian_batch(len(model.parameters), model.inputs)
             derivatives = (
                 jax.jit(jax.value_and_grad(model.nll_fn)),
-                jax.jit(jax.hessian(model.nll_fn)),
+                jax.jit(blocked_hessian(model.nll_fn, batch)),
             )
             _DERIVATIVES[model.nll_fn] = derivatives
         _CACHE[model] = Objective(

@@ -17,9 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import jax.numpy as jnp
-
 from hs3jax.errors import ModelError
+from hs3jax.infer.arrays import namespace
 from hs3jax.infer.fit import ParInput, setup
 from hs3jax.infer.minimize import Method, Minimum, minimize
 from hs3jax.model import Model
@@ -43,17 +42,18 @@ Pytree = Any
 
 def tmu_from(nll_fixed: Any, nll_free: Any) -> Any:
     """t_μ = max(2 (nll(θ̂̂(μ)) − nll(θ̂)), 0); works on floats and JAX arrays."""
-    return jnp.maximum(2.0 * (nll_fixed - nll_free), 0.0)
+    xp = namespace(nll_fixed, nll_free)
+    return xp.maximum(2.0 * (nll_fixed - nll_free), 0.0)
 
 
 def qmu_from(t: Any, poi_hat: Any, mu: Any) -> Any:
     """q_μ from t_μ: 0 where μ̂ > μ (an excess is no evidence against μ)."""
-    return jnp.where(poi_hat > mu, 0.0, t)
+    return namespace(t, poi_hat, mu).where(poi_hat > mu, 0.0, t)
 
 
 def q0_from(t0: Any, poi_hat: Any) -> Any:
     """q_0 from t_0: 0 where μ̂ < 0 (a deficit is no evidence for a signal)."""
-    return jnp.where(poi_hat < 0.0, 0.0, t0)
+    return namespace(t0, poi_hat).where(poi_hat < 0.0, 0.0, t0)
 
 
 @dataclass(frozen=True)

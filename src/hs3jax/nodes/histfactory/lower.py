@@ -226,16 +226,6 @@ class HistFactoryProgram:
     def _bins_sorted(self) -> bool:
         return bool(np.all(np.diff(self._entry_bin) >= 0))
 
-    def log_likelihood(
-        self, values: jax.Array, observed: jax.Array, aux: jax.Array, inputs: dict[str, Any]
-    ) -> jax.Array:
-        """Main Poisson terms plus implied constraints, sharing one gather."""
-        used = self.gather(values)
-        expected = self.expected(values, inputs, used)
-        return self.log_poisson(expected, observed) + self.log_constraints(
-            values, aux, inputs, used
-        )
-
     def log_poisson(self, expected: jax.Array, observed: jax.Array) -> jax.Array:
         """Σ_b [n_b ln ν_b − ν_b − ln Γ(n_b + 1)] (zero for n_b = ν_b = 0)."""
         return jnp.sum(poisson_logpmf(observed, expected))
