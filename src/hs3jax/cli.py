@@ -219,7 +219,7 @@ def _limit(args: argparse.Namespace) -> dict[str, Any]:
     exp = ", ".join(f"{v:.4g}" for v in result.exp)
     print(
         f"{model.name}: {100 * (1 - args.level):g}% CL upper limit on {poi}: obs "
-        f"{result.obs:.5g}, exp [{exp}] (-2..+2 sigma), {result.n_evaluations} tests",
+        f"{result.obs:.5g}, exp [{exp}] (-2..+2 sigma), {result.n_evaluations} points",
         file=sys.stderr,
     )
     return {"model": model.name, **result.to_dict()}

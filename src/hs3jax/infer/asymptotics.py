@@ -17,7 +17,7 @@ observables at θ̂̂(μ') fitted to the *observed* data, starting from the mode
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -85,7 +85,10 @@ def cls_expected(q_asimov: Any) -> tuple[Any, Any, Any]:
 class AsymptoticCalculator:
     """Asymptotic hypothesis tests of one model on one data set; the μ-independent fits (the
     unconditional fits to the data and to the Asimov data, and the Asimov data itself) are made
-    once, so scanning μ costs two conditional fits per point.
+    once, so scanning μ costs two conditional fits per point, and one for the expected band
+    alone (:meth:`expected`). Each conditional fit starts from the conditional fit at the
+    nearest μ already made on the same data set (converged to the same tolerance as from the
+    model's init, in a few Newton steps).
 
     Build it with :func:`asymptotic_calculator`.
     """
@@ -100,22 +103,50 @@ class AsymptoticCalculator:
     asimov: Pytree
     asimov_fit: Minimum
     free_asimov: Minimum
+    # per data set ("data", "asimov"): {μ: (statistic, conditional fit)}
+    _tests: dict[str, dict[float, tuple[float, Minimum]]] = field(
+        default_factory=lambda: {"data": {}, "asimov": {}}, repr=False
+    )
 
-    def _q(self, mu: float, data: Pytree, free: Minimum) -> tuple[float, Minimum]:
-        fixed = poi_fit(self.model, mu, data, self.inputs, self.init, self.method)
+    def _q(self, mu: float, which: str) -> float:
+        done = self._tests[which]
+        if mu in done:
+            return done[mu][0]
+        data, free = (
+            (self.data, self.free_data)
+            if which == "data"
+            else (
+                self.asimov,
+                self.free_asimov,
+            )
+        )
+        start = self.init
+        if done:
+            nearest = min(done, key=lambda m: abs(m - mu))
+            start = done[nearest][1].x
+        fixed = poi_fit(self.model, mu, data, self.inputs, start, self.method)
         t = tmu_from(fixed.nll, free.nll)
         index = self.model.poi_index
         assert index is not None
         poi_hat = free.x[index]
-        if self.test_stat == "q0":
-            return float(q0_from(t, poi_hat)), fixed
-        return float(qmu_from(t, poi_hat, mu)), fixed
+        q = float(q0_from(t, poi_hat) if self.test_stat == "q0" else qmu_from(t, poi_hat, mu))
+        done[mu] = (q, fixed)
+        return q
 
     def teststats(self, mu: float) -> tuple[float, float]:
         """(q, q_A): the statistic at ``mu`` on the data and on the Asimov data."""
-        q, _ = self._q(mu, self.data, self.free_data)
-        qa, _ = self._q(mu, self.asimov, self.free_asimov)
-        return q, qa
+        return self._q(float(mu), "data"), self._q(float(mu), "asimov")
+
+    def teststat_asimov(self, mu: float) -> float:
+        """q_A at ``mu`` (the conditional fit to the Asimov data alone)."""
+        return self._q(float(mu), "asimov")
+
+    def expected(self, mu: float) -> tuple[float, ...]:
+        """The expected band of CL_s (CL_{s+b} for q_0) at ``mu``, n σ ∈ (2, 1, 0, −1, −2):
+        the Asimov fit alone."""
+        clsb_e, _, cls_e = cls_expected(self.teststat_asimov(mu))
+        band = clsb_e if self.test_stat == "q0" else cls_e
+        return tuple(float(v) for v in np.asarray(band))
 
     def hypotest(self, mu: float) -> HypoTestResult:
         """CL_s (observed and expected band) at POI = ``mu``."""

@@ -7,7 +7,9 @@ observed curve and each of the five expected curves (each bracketed by the close
 points). All hypothesis tests share the μ-independent fits of one
 :class:`~hs3jax.infer.asymptotics.AsymptoticCalculator`.
 
-Fewer hypothesis tests than pyhf, same roots: each curve's bracket is first narrowed at the
+Fewer fits than pyhf, same roots: the expected curves depend on the Asimov data alone, so
+their root finding makes only the conditional fit to the Asimov data at each new μ (and every
+conditional fit starts from the one at the nearest μ); each curve's bracket is first narrowed at the
 asymptotic prediction of its root, and TOMS 748 solves z(μ) = Φ⁻¹(CL_s(μ)) − Φ⁻¹(level), which
 has the root of CL_s(μ) − level and is nearly linear in μ. With σ = μ/√q_A(μ) of the evaluated
 point closest to the root, the asymptotic formulas give
@@ -42,15 +44,14 @@ def _curve(result: HypoTestResult, which: int) -> float:
     return result.CLs_obs if which == 0 else result.CLs_exp[which - 1]
 
 
-def _predicted_root(result: HypoTestResult, which: int, level: float) -> float:
-    """Asymptotic prediction of the root of curve ``which`` from one hypothesis test (module
+def _predicted_root(mu: float, q_asimov: float, poi_hat: float, which: int, level: float) -> float:
+    """Asymptotic prediction of the root of curve ``which`` from the test at ``mu`` (module
     doc); NaN where the test gives no σ (μ ≤ 0 or q_A ≤ 0)."""
-    mu, q_asimov = result.poi_value, result.teststat_asimov
     if not (mu > 0.0 and q_asimov > 0.0 and np.isfinite(q_asimov)):
         return float("nan")
     sigma = mu / np.sqrt(q_asimov)
     if which == 0:
-        mu_hat = max(result.poi_hat, 0.0)
+        mu_hat = max(poi_hat, 0.0)
         return float(mu_hat - sigma * ndtri(level * ndtr(mu_hat / sigma)))
     n = NSIGMA[which - 1]
     return float(sigma * (-ndtri(level * ndtr(-n)) - n))
@@ -81,22 +82,35 @@ def upper_limit(
         model, data, test_stat=test_stat, inputs=inputs, init=init, method=method
     )
     assert model.poi is not None and model.poi_index is not None
-    cache: dict[float, HypoTestResult] = {}
+    poi_index = model.poi_index
+    cache: dict[float, HypoTestResult] = {}  # full tests (observed and expected)
+    band: dict[float, tuple[float, ...]] = {}  # expected band alone (the Asimov fit)
 
     def run(mu: float) -> HypoTestResult:
         mu = float(mu)
         if mu not in cache:
             cache[mu] = calc.hypotest(mu)
+            band[mu] = cache[mu].CLs_exp
             if progress is not None:
                 progress(mu, cache[mu])
         return cache[mu]
 
+    def curve(mu: float, which: int) -> float:
+        """CL_s of curve ``which`` at ``mu``: an expected curve needs no fit to the data."""
+        mu = float(mu)
+        if which == 0:
+            return run(mu).CLs_obs
+        if mu not in band:
+            band[mu] = calc.expected(mu)
+        return band[mu][which - 1]
+
     def table() -> tuple[tuple[float, ...], tuple[float, ...], tuple[tuple[float, ...], ...]]:
-        ks = sorted(cache)
+        ks = sorted(band)
+        nan = float("nan")
         return (
             tuple(ks),
-            tuple(cache[k].CLs_obs for k in ks),
-            tuple(cache[k].CLs_exp for k in ks),
+            tuple(cache[k].CLs_obs if k in cache else nan for k in ks),
+            tuple(band[k] for k in ks),
         )
 
     if scan is not None:
@@ -136,23 +150,22 @@ def upper_limit(
         return float(ndtri(np.clip(value, 1e-300, 1.0 - 1e-16))) - z_level
 
     def f(mu: float, which: int) -> float:
-        return z(_curve(run(mu), which))
+        return z(curve(mu, which))
 
     def bracket(which: int) -> tuple[float, float]:
-        ks = np.asarray(list(cache))
-        vals = np.asarray([_curve(r, which) - level for r in cache.values()])
+        ks = np.asarray(list(cache if which == 0 else band))
+        vals = np.asarray([curve(k, which) - level for k in ks])
         pos, neg = vals >= 0, vals < 0
         return float(ks[pos][np.argmin(vals[pos])]), float(ks[neg][np.argmax(vals[neg])])
 
     def narrow(which: int) -> tuple[float, float]:
         """The closest evaluated bracket, after one test at the predicted root inside it."""
         a, b = bracket(which)
-        nearest = min(
-            (cache[a], cache[b]), key=lambda r: abs(z(_curve(r, which))), default=cache[a]
-        )
-        guess = _predicted_root(nearest, which, level)
+        nearest = min((a, b), key=lambda mu: abs(z(curve(mu, which))))
+        poi_hat = float(calc.free_data.x[poi_index])
+        guess = _predicted_root(nearest, calc.teststat_asimov(nearest), poi_hat, which, level)
         if np.isfinite(guess) and min(a, b) < guess < max(a, b):
-            run(guess)
+            curve(guess, which)
             a, b = bracket(which)
         return a, b
 
@@ -162,5 +175,5 @@ def upper_limit(
         limits.append(float(toms748(f, a, b, args=(which,), k=2, xtol=2e-12, rtol=rtol)))
     mus, obs, exp = table()
     return LimitResult(
-        limits[0], tuple(limits[1:]), level, model.poi, mus, obs, exp, "toms748", len(cache)
+        limits[0], tuple(limits[1:]), level, model.poi, mus, obs, exp, "toms748", len(band)
     )

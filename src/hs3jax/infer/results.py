@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,10 +77,11 @@ class LimitResult:
         level: the CLs threshold (0.05 for 95% CL).
         poi: the POI name.
         scan: the POI values where CLs was evaluated, sorted.
-        cls_obs: observed CLs at ``scan``.
+        cls_obs: observed CLs at ``scan`` (NaN at points where root finding of an expected
+            curve needed only the expected band, i.e. no fit to the data).
         cls_exp: expected CLs (5 per point) at ``scan``.
         method: ``"toms748"`` (root finding) or ``"scan"`` (interpolation on a grid).
-        n_evaluations: hypothesis tests run.
+        n_evaluations: points of ``scan`` (hypothesis tests or expected bands).
     """
 
     obs: float
@@ -102,7 +104,7 @@ class LimitResult:
             "method": self.method,
             "n_evaluations": self.n_evaluations,
             "scan": list(self.scan),
-            "cls_obs": list(self.cls_obs),
+            "cls_obs": [None if math.isnan(v) else v for v in self.cls_obs],
             "cls_exp": [list(row) for row in self.cls_exp],
         }
 
