@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["blocked_hessian", "hessian_batch"]
+__all__ = ["blocked_hessian", "hessian_batch", "value_grad_hessian"]
 
 #: float64 elements of model inputs × directions per block: about 64 MB per intermediate array.
 _BLOCK_ELEMENTS = 1 << 23
@@ -63,3 +63,20 @@ def blocked_hessian(
         return out
 
     return hessian
+
+
+def value_grad_hessian(
+    fn: Callable[..., jax.Array],
+) -> Callable[..., tuple[jax.Array, jax.Array, jax.Array]]:
+    """``(x, *args) -> (f, ∇f, ∇²f)`` from one forward-over-reverse pass: the value and
+    gradient are the primal outputs of the pass that differentiates the gradient."""
+
+    def value_grad_hessian(x: jax.Array, *args: Any) -> tuple[jax.Array, jax.Array, jax.Array]:
+        def gradient(y: jax.Array) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
+            f, g = jax.value_and_grad(fn)(y, *args)
+            return g, (f, g)
+
+        h, (f, g) = jax.jacfwd(gradient, has_aux=True)(x)
+        return f, g, h
+
+    return value_grad_hessian

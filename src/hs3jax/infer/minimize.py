@@ -1,8 +1,10 @@
 """Bounded minimisation of a model's NLL over its free parameters, with JAX derivatives.
 
-One :class:`Objective` per (model, mask of free parameters) holds the jitted value-and-gradient
-and Hessian of ``θ_free ↦ −ln L(θ)``; data and model inputs are arguments, so observed data,
-Asimov data, toys and new templates reuse the compiled program.
+One :class:`Objective` per model structure holds the jitted value-and-gradient and Hessian of
+``θ ↦ −ln L(θ)`` (for models of up to :data:`FUSED_MAX_PARAMETERS` parameters also all three
+from one program, which is all a Newton fit compiles); free parameters are selected on the
+host, and data and model inputs are arguments, so observed data, Asimov data, toys and new
+templates reuse the compiled programs.
 
 The minimiser (:func:`minimize`) starts a fit of up to :data:`NEWTON_MAX_FREE` free parameters
 with projected Newton iterations from the initial point; where they do not converge (and for
@@ -30,7 +32,7 @@ import numpy as np
 from scipy.optimize import minimize as _scipy_minimize
 
 from hs3jax.errors import HS3JaxError
-from hs3jax.infer.hessian import blocked_hessian, hessian_batch
+from hs3jax.infer.hessian import blocked_hessian, hessian_batch, value_grad_hessian
 from hs3jax.model import Model
 
 __all__ = [
@@ -62,6 +64,13 @@ class FitFailed(HS3JaxError):
     """A fit did not converge (or gave a non-finite NLL) after every retry; the message says why."""
 
 
+#: Parameters up to which the Newton iterations evaluate −ln L, its gradient and its Hessian in
+#: one compiled program (one trace and one compilation on a first fit instead of two; the
+#: Hessian at an accepted step is the one the next step needs). Larger models compile the
+#: gradient and a blocked Hessian separately (see :mod:`hs3jax.infer.hessian`).
+FUSED_MAX_PARAMETERS = NEWTON_MAX_FREE
+
+
 @dataclass(frozen=True, eq=False)
 class Objective:
     """Jitted −ln L of ``model`` with its gradient and Hessian over the *full* parameter vector.
@@ -73,17 +82,20 @@ class Objective:
         model: the model.
         value_and_grad: ``(pars, data, inputs) -> (nll, ∇nll)``.
         hessian: ``(pars, data, inputs) -> ∇²nll``.
+        value_grad_hessian: ``(pars, data, inputs) -> (nll, ∇nll, ∇²nll)`` as one program
+            (models of at most :data:`FUSED_MAX_PARAMETERS` parameters), else None.
     """
 
     model: Model
     value_and_grad: Callable[..., tuple[jax.Array, jax.Array]]
     hessian: Callable[..., jax.Array]
+    value_grad_hessian: Callable[..., tuple[jax.Array, jax.Array, jax.Array]] | None = None
 
 
 _CACHE: weakref.WeakKeyDictionary[Model, Objective] = weakref.WeakKeyDictionary()
 # jitted derivatives per pure NLL function: models of one structure share ``nll_fn``
 # (hs3jax.compile), so refits of a patched or rebuilt model reuse the compiled programs
-_DERIVATIVES: weakref.WeakKeyDictionary[Callable[..., Any], tuple[Any, Any]] = (
+_DERIVATIVES: weakref.WeakKeyDictionary[Callable[..., Any], tuple[Any, Any, Any]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -93,15 +105,21 @@ def objective(model: Model) -> Objective:
     if model not in _CACHE:
         derivatives = _DERIVATIVES.get(model.nll_fn)
         if derivatives is None:
-            batch = hessian_batch(len(model.parameters), model.inputs)
-            derivatives = (
-                jax.jit(jax.value_and_grad(model.nll_fn)),
-                jax.jit(blocked_hessian(model.nll_fn, batch)),
-            )
+            n = len(model.parameters)
+            value_and_grad = jax.jit(jax.value_and_grad(model.nll_fn))
+            if n <= FUSED_MAX_PARAMETERS:
+                fused = jax.jit(value_grad_hessian(model.nll_fn))
+
+                def hessian(pars: Any, data: Pytree, inputs: Pytree) -> jax.Array:
+                    matrix: jax.Array = fused(pars, data, inputs)[2]
+                    return matrix
+
+                derivatives = (value_and_grad, hessian, fused)
+            else:
+                batch = hessian_batch(n, model.inputs)
+                derivatives = (value_and_grad, jax.jit(blocked_hessian(model.nll_fn, batch)), None)
             _DERIVATIVES[model.nll_fn] = derivatives
-        _CACHE[model] = Objective(
-            model=model, value_and_grad=derivatives[0], hessian=derivatives[1]
-        )
+        _CACHE[model] = Objective(model, *derivatives)
     return _CACHE[model]
 
 
@@ -199,6 +217,20 @@ class _Counted:
         sub: np.ndarray = h[np.ix_(self.free, self.free)]
         return sub
 
+    def with_hessian(self, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray | None]:
+        """(f, g, H) over the free parameters; H is None where it would cost a separate
+        program call (:meth:`hessian` gets it when needed)."""
+        fused = self.obj.value_grad_hessian
+        if fused is None:
+            f, g = self(x)
+            return f, g, None
+        self.n_calls += 1
+        fv, gv, hv = fused(self.full(x), self.data, self.inputs)
+        f, g = float(fv), np.asarray(gv, dtype=np.float64)[self.free]
+        if not np.isfinite(f) or not np.all(np.isfinite(g)):
+            return 1e300, np.zeros_like(g), None
+        return f, g, np.asarray(hv)[np.ix_(self.free, self.free)]
+
 
 def _active(x: np.ndarray, g: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Parameters held at a bound: at the lower bound with g > 0 or at the upper with g < 0."""
@@ -236,14 +268,14 @@ def _polish(
     fun: _Counted, x: np.ndarray, lo: np.ndarray, hi: np.ndarray, steps: int = _POLISH_STEPS
 ) -> tuple[np.ndarray, float, float]:
     """Projected Newton iterations from ``x``; returns (x, f, decrement)."""
-    f, g = fun(x)
+    f, g, h = fun.with_hessian(x)
     if f >= 1e300:  # non-finite −ln L at the start: no descent to measure
         return x, f, float("inf")
     decrement = float("inf")
-    moved = True  # x changed since the last Hessian (the final decrement needs a new one)
+    moved = True  # x changed since the last Newton step (the final decrement needs one)
     for _ in range(steps):
         keep = ~_active(x, g, lo, hi)
-        p, decrement = _newton_step(fun.hessian(x), g, keep)
+        p, decrement = _newton_step(fun.hessian(x) if h is None else h, g, keep)
         moved = False
         if not np.isfinite(decrement) or decrement < 1e-17:
             break
@@ -252,7 +284,7 @@ def _polish(
         t, accepted = 1.0, False
         while t > 1e-6:
             xn = np.clip(x + t * p, lo, hi)
-            fn, gn = fun(xn)
+            fn, gn, hn = fun.with_hessian(xn)
             keep_n = ~_active(xn, gn, lo, hi)
             pgn = np.abs(gn[keep_n]).max(initial=0.0)
             if fn < f - floor or (fn <= f + floor and pgn < pg):
@@ -261,11 +293,11 @@ def _polish(
             t *= 0.5
         if not accepted:
             break
-        x, f, g = xn, fn, gn
+        x, f, g, h = xn, fn, gn, hn
         moved = True
     if moved:
         keep = ~_active(x, g, lo, hi)
-        _, decrement = _newton_step(fun.hessian(x), g, keep)
+        _, decrement = _newton_step(fun.hessian(x) if h is None else h, g, keep)
     return x, f, decrement
 
 
@@ -348,7 +380,9 @@ def minimize(
         lo, hi = bounds[:, 0], bounds[:, 1]
         x0 = np.clip(full0[free], lo, hi)
         obj = objective(model)
-        pending = _compile_ahead(obj.hessian, full0, data, inputs) if len(x0) else None
+        # the fused program of a small model is the Hessian's: nothing to compile ahead
+        ahead = len(x0) and obj.value_grad_hessian is None
+        pending = _compile_ahead(obj.hessian, full0, data, inputs) if ahead else None
         fun = _Counted(obj, full0, free, data, inputs, pending)
         if len(x0) == 0:
             f0, _ = fun(x0)
