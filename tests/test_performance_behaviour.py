@@ -372,3 +372,48 @@ def test_small_newton_fit_compiles_one_program() -> None:
         fused = np.asarray(obj.hessian(*args))  # what the covariance inverts
     assert abs(float(f) - result.nll) <= 1e-12 * abs(result.nll)
     np.testing.assert_allclose(fused, h, rtol=1e-12, atol=1e-12 * np.abs(h).max())
+
+
+# -- dense histosys groups: one matrix product -------------------------------------------------
+
+
+def test_dense_and_sparse_histosys_give_the_same_likelihood(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The matrix-product form of histosys shifts (basis functions of α times coefficients of
+    the templates) gives the NLL and the gradients (in parameters and templates) of the
+    sparse form, on a published likelihood whose histosys group is dense."""
+    import hs3jax.nodes.histfactory.lower as lower
+
+    path = ROOT / "tests" / "data" / "likelihoods" / "ATLAS-SUSY-2018-31__BkgOnlyA.json"
+    models = {}
+    for fill in (2.0, 0.0):  # no group dense / every group dense
+        monkeypatch.setattr(lower, "DENSE_MIN_FILL", fill)
+        # the fingerprint of compiled programs does not hold the fill: compile afresh
+        monkeypatch.setattr("hs3jax.compile._PROGRAMS", {})
+        models[fill] = hs3jax.load(path).model()
+        groups = _hf_program(models[fill])._histosys
+        assert groups and all((g.dense is not None) == (fill == 0.0) for g in groups)
+    sparse, dense = models[2.0], models[0.0]
+    rng = np.random.default_rng(11)
+    with jax.enable_x64(True):
+        for _ in range(3):
+            x = np.asarray(sparse.init) + rng.normal(scale=1.3, size=len(sparse.parameters))
+            x = np.clip(x, *np.asarray(sparse.bounds).T)
+            args = (jax.numpy.asarray(x), sparse.data, sparse.inputs)
+            f0, g0 = jax.value_and_grad(sparse.nll_fn, argnums=(0, 2))(*args)
+            f1, g1 = jax.value_and_grad(dense.nll_fn, argnums=(0, 2))(*args)
+            assert abs(float(f1) - float(f0)) <= 1e-12 * abs(float(f0))
+            for a, b in zip(
+                jax.tree_util.tree_leaves(g0), jax.tree_util.tree_leaves(g1), strict=True
+            ):
+                np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-10, atol=1e-10)
+
+
+def _hf_program(model: Any) -> Any:
+    from hs3jax.nodes.histfactory.lower import HistFactoryProgram
+
+    for cell in model.nll_fn.__closure__ or ():
+        if isinstance(cell.cell_contents, HistFactoryProgram):
+            return cell.cell_contents
+    raise AssertionError("no HistFactory program")

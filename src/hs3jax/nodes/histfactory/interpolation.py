@@ -30,7 +30,10 @@ import jax.numpy as jnp
 
 __all__ = [
     "ADDITIVE",
+    "LINEAR_IN_TEMPLATES",
     "MULTIPLICATIVE",
+    "additive_basis",
+    "additive_coefficients",
     "additive_shift",
     "multiplicative_factor",
     "relative_factor",
@@ -74,6 +77,56 @@ def additive_shift(
     if code == "4":
         return _poly6_shift(alpha, lo, nom, hi)
     raise ValueError(f"interpolation code {code!r} is not additive")
+
+
+#: Additive codes written as δ(α) = Σ_b B_b(α) c_b(lo, nom, hi): basis functions of α alone
+#: and coefficients of the templates alone (see :func:`additive_basis`).
+LINEAR_IN_TEMPLATES = frozenset({"0", "4"})
+
+
+def additive_basis(code: str, alpha: jax.Array) -> jax.Array:
+    """Basis functions B_b(α), stacked on a new last axis, with δ(α) = Σ_b B_b(α) c_b for the
+    coefficients of :func:`additive_coefficients`. Code 0: (α·1[α > 0], α·1[α ≤ 0]); code 4:
+    (α, α², α⁴, α⁶)·1[|α| < 1], α·1[α ≥ 1], α·1[α ≤ −1].
+
+    With one row of basis values per nuisance parameter, the shifts of every (parameter,
+    yield) pair of a dense group are one matrix product (the templates' coefficients are
+    computed once per template set, also under ``vmap`` over parameter points)."""
+    zero = jnp.zeros_like(alpha)
+    if code == "0":
+        return jnp.stack([jnp.where(alpha > 0, alpha, zero), jnp.where(alpha > 0, zero, alpha)], -1)
+    if code == "4":
+        inside = jnp.abs(alpha) < 1.0
+        x = jnp.where(inside, alpha, zero)
+        x2 = x * x
+        x4 = x2 * x2
+        return jnp.stack(
+            [
+                x,
+                x2,
+                x4,
+                x4 * x2,
+                jnp.where(alpha >= 1.0, alpha, zero),
+                jnp.where(alpha <= -1.0, alpha, zero),
+            ],
+            -1,
+        )
+    raise ValueError(f"interpolation code {code!r} has no basis form")
+
+
+def additive_coefficients(code: str, lo: jax.Array, nom: jax.Array, hi: jax.Array) -> jax.Array:
+    """The coefficients c_b of :func:`additive_basis`, stacked on a new last axis. Code 4:
+    with S = (up + down)/2, A = (up − down)/16, up = hi − nom, down = nom − lo:
+    (S, 15A, −10A, 3A, up, down), the expansion of x (S + x A (15 − 10x² + 3x⁴))."""
+    up = hi - nom
+    down = nom - lo
+    if code == "0":
+        return jnp.stack([up, down], -1)
+    if code == "4":
+        s = 0.5 * (up + down)
+        a = 0.0625 * (up - down)
+        return jnp.stack([s, 15.0 * a, -10.0 * a, 3.0 * a, up, down], -1)
+    raise ValueError(f"interpolation code {code!r} has no basis form")
 
 
 def _safe_log(x: jax.Array) -> jax.Array:

@@ -8,7 +8,9 @@ sparse form, so the program does not grow with the number of channels, samples o
 * normsys: one vectorised interpolation per code over all (sample, parameter) pairs, then a
   padded product (multiplicative codes) or segment sum (additive codes) per sample;
 * histosys: one vectorised interpolation per code over all (entry, parameter) pairs, summed
-  into the entries with a segment sum;
+  into the entries with a segment sum; where the pairs fill most of their (parameter × entry)
+  block, one matrix product of basis functions of α and coefficients of the templates
+  (1000-point batch of ATLAS-SUSY-2018-31: 36 → 6.5 ms);
 * per-bin factors (shapesys, shapefactor, staterror): a padded gather ``[entries, k]``.
 
 The sample templates (nominal yields, variations, constraint widths) are returned as a pytree
@@ -52,6 +54,9 @@ from hs3jax.nodes.histfactory.dist import (
 )
 from hs3jax.nodes.histfactory.interpolation import (
     ADDITIVE,
+    LINEAR_IN_TEMPLATES,
+    additive_basis,
+    additive_coefficients,
     additive_shift,
     multiplicative_factor,
     relative_factor,
@@ -72,6 +77,22 @@ def _padded(groups: Sequence[Sequence[int]], pad: int) -> np.ndarray:
     return out
 
 
+#: Fraction of a group's (parameter × target) block its contributions must fill for the dense
+#: form: a matrix product costs ~12 flops per block element at BLAS speed, the sparse form
+#: ~25 per contribution plus a scatter.
+DENSE_MIN_FILL = 0.25
+
+
+@dataclass(frozen=True)
+class _DenseLayout:
+    """A group's contributions in a compact (parameter, target) block (see _InterpGroup.dense)."""
+
+    params: np.ndarray  # distinct value-vector indices
+    targets: np.ndarray  # distinct targets, sorted
+    pair_param: np.ndarray  # position in ``params`` of each contribution
+    pair_target: np.ndarray  # position in ``targets`` of each contribution
+
+
 @dataclass(frozen=True)
 class _InterpGroup:
     code: str
@@ -84,6 +105,38 @@ class _InterpGroup:
         """Product of the contributions' factors per target, differentiable (no scatter-mul)."""
         extended = jnp.concatenate([factors, jnp.ones(1, dtype=factors.dtype)])
         return jnp.prod(extended[self.gather], axis=1)
+
+    @cached_property
+    def dense(self) -> _DenseLayout | None:
+        """The compact layout where the shifts are one matrix product: an additive code linear
+        in the templates whose contributions fill at least :data:`DENSE_MIN_FILL` of their
+        (parameter × target) block, as in analyses where most systematics vary most yields
+        (ATLAS-SUSY-2018-31 BkgOnlyA: 3,429 pairs in a 52 × 72 block). Else None (sparse
+        form)."""
+        if self.code not in LINEAR_IN_TEMPLATES or self.param.size == 0:
+            return None
+        params, pair_param = np.unique(self.param, return_inverse=True)
+        targets, pair_target = np.unique(self.target, return_inverse=True)
+        if self.param.size < DENSE_MIN_FILL * params.size * targets.size:
+            return None
+        return _DenseLayout(params, targets, pair_param.ravel(), pair_target.ravel())
+
+    def dense_shift(
+        self, alpha: jax.Array, lo: jax.Array, nom: jax.Array, hi: jax.Array
+    ) -> jax.Array:
+        """Σ of the shifts per distinct target, δ_t = Σ_(p,b) B_b(α_p) C[p, b, t], for the
+        distinct parameters' values ``alpha`` and the contributions' templates."""
+        layout = self.dense
+        assert layout is not None
+        coefficients = additive_coefficients(self.code, lo, nom, hi)
+        n_basis = coefficients.shape[-1]
+        matrix = jnp.zeros(
+            (layout.params.size, n_basis, layout.targets.size), dtype=coefficients.dtype
+        )
+        # repeated (parameter, target) pairs add up, as their shifts do
+        matrix = matrix.at[layout.pair_param, :, layout.pair_target].add(coefficients)
+        basis = additive_basis(self.code, alpha)
+        return jnp.einsum("pb,pbt->t", basis, matrix)
 
 
 @dataclass(frozen=True)
@@ -144,7 +197,8 @@ class HistFactoryProgram:
         for g, group in enumerate(self._normsys):
             add(f"normsys{g}", group.param)
         for g, group in enumerate(self._histosys):
-            add(f"histosys{g}", group.param)
+            dense = group.dense
+            add(f"histosys{g}", group.param if dense is None else dense.params)
         if self._gauss:
             add("gauss", self._gauss["param"])
         if self._poisson:
@@ -179,7 +233,10 @@ class HistFactoryProgram:
             a, b = group.span
             lo, hi = inputs["histosys_lo"][a:b], inputs["histosys_hi"][a:b]
             nom = nominal[group.target]
-            if group.code in ADDITIVE:
+            dense = group.dense
+            if dense is not None:
+                shift = shift.at[dense.targets].add(group.dense_shift(alpha, lo, nom, hi))
+            elif group.code in ADDITIVE:
                 delta = additive_shift(group.code, alpha, lo, nom, hi)
                 shift = shift + jax.ops.segment_sum(delta, group.target, n_entries)
             else:
