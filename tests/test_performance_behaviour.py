@@ -417,3 +417,15 @@ def _hf_program(model: Any) -> Any:
         if isinstance(cell.cell_contents, HistFactoryProgram):
             return cell.cell_contents
     raise AssertionError("no HistFactory program")
+
+
+@pytest.mark.parametrize("code", ["1", "2", "5"])
+def test_basis_form_refuses_codes_without_one(code: str) -> None:
+    """Only codes 0 and 4 are linear in the templates; the others are refused by name."""
+    from hs3jax.nodes.histfactory.interpolation import additive_basis, additive_coefficients
+
+    one = np.ones(3)
+    with pytest.raises(ValueError, match=f"interpolation code '{code}' has no basis form"):
+        additive_basis(code, one)
+    with pytest.raises(ValueError, match=f"interpolation code '{code}' has no basis form"):
+        additive_coefficients(code, one, one, one)

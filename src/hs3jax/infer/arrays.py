@@ -1,4 +1,5 @@
-"""Array namespace for the scalar formulas of the test statistics and CL_s.
+"""Array namespace for the formulas shared by host numbers and JAX arrays (test statistics,
+CL_s, expected global observables).
 
 The same formulas run on host floats (the fits' results: numpy, no compilation) and inside JAX
 transformations (implicit differentiation, toys under ``vmap``): run op by op on floats, the JAX
@@ -13,10 +14,12 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.scipy.special import digamma as jax_digamma
 from jax.scipy.special import ndtr as jax_ndtr
+from scipy.special import digamma as scipy_digamma
 from scipy.special import ndtr as scipy_ndtr
 
-__all__ = ["namespace", "ndtr"]
+__all__ = ["digamma", "namespace", "ndtr"]
 
 
 def namespace(*values: Any) -> ModuleType:
@@ -27,3 +30,8 @@ def namespace(*values: Any) -> ModuleType:
 def ndtr(x: Any) -> Any:
     """Φ(x), the standard normal CDF, in the namespace of ``x``."""
     return jax_ndtr(x) if isinstance(x, jax.Array) else scipy_ndtr(x)
+
+
+def digamma(x: Any) -> Any:
+    """ψ(x), the digamma function, in the namespace of ``x``."""
+    return jax_digamma(x) if isinstance(x, jax.Array) else scipy_digamma(x)

@@ -28,11 +28,10 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import digamma
-from scipy.special import digamma as scipy_digamma
 from scipy.special import polygamma as scipy_polygamma
 
 from hs3jax.errors import ModelError
+from hs3jax.infer.arrays import digamma, namespace
 from hs3jax.model import Model
 
 __all__ = ["asimov_data", "asimov_fn", "constraint_kinds", "expected_aux_fn"]
@@ -114,6 +113,15 @@ def _asimov_events(model: Model, pars: jax.Array, aux: jax.Array) -> Pytree:
     return {"events": model.asimov_events_fn(pars, aux, model.data["events"])}
 
 
+def _aux_from_derivatives(a: Any, g: Any, h: Any, kinds: Any) -> Any:
+    """The expected global observables from the derivatives at ``a`` (module doc): θ = a − g/h
+    for a Gaussian constraint, τγ = exp(ψ(a + 1) − g) for a Poisson one; numpy for host
+    arrays, JAX (differentiable) for JAX arrays."""
+    xp = namespace(a, g, h)
+    poisson = xp.exp(digamma(a + 1.0) - g)
+    return xp.where(kinds == _POISSON, poisson, a - g / h)
+
+
 def expected_aux_fn(model: Model) -> Callable[[jax.Array, Pytree], jax.Array]:
     """A pure function ``(pars, inputs) -> expected global observables`` (see module doc)."""
     kinds = jnp.asarray(constraint_kinds(model))
@@ -124,9 +132,8 @@ def expected_aux_fn(model: Model) -> Callable[[jax.Array, Pytree], jax.Array]:
         if a.shape[0] == 0:
             return a
         g, h = _aux_derivatives(model, pars, a, inputs)
-        gauss = a - g / h
-        poisson = jnp.exp(digamma(a + 1.0) - g)
-        return jnp.where(kinds == _POISSON, poisson, gauss)
+        out: jax.Array = _aux_from_derivatives(a, g, h, kinds)
+        return out
 
     return expected_aux
 
@@ -177,8 +184,7 @@ def asimov_data(model: Model, pars: jax.Array | np.ndarray, inputs: Pytree = Non
                 np.asarray(v)
                 for v in _derivs_jit(model)(p, jnp.asarray(a), inputs, _other_data(model))
             )
-            poisson = np.exp(scipy_digamma(a + 1.0) - g)
-            aux = jnp.asarray(np.where(kinds == _POISSON, poisson, a - g / h))
+            aux = jnp.asarray(_aux_from_derivatives(a, g, h, kinds))
         # host path: the jitted events program, not the traced function op by op
         events = model.asimov_events(p, aux)
         return {"main": main, "aux": aux, **({"events": events} if events else {})}

@@ -112,14 +112,10 @@ class AsymptoticCalculator:
         done = self._tests[which]
         if mu in done:
             return done[mu][0]
-        data, free = (
-            (self.data, self.free_data)
-            if which == "data"
-            else (
-                self.asimov,
-                self.free_asimov,
-            )
-        )
+        data, free = {
+            "data": (self.data, self.free_data),
+            "asimov": (self.asimov, self.free_asimov),
+        }[which]
         start = self.init
         if done:
             nearest = min(done, key=lambda m: abs(m - mu))

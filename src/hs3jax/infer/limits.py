@@ -158,11 +158,12 @@ def upper_limit(
         pos, neg = vals >= 0, vals < 0
         return float(ks[pos][np.argmin(vals[pos])]), float(ks[neg][np.argmax(vals[neg])])
 
+    poi_hat = float(calc.free_data.x[poi_index])
+
     def narrow(which: int) -> tuple[float, float]:
         """The closest evaluated bracket, after one test at the predicted root inside it."""
         a, b = bracket(which)
         nearest = min((a, b), key=lambda mu: abs(z(curve(mu, which))))
-        poi_hat = float(calc.free_data.x[poi_index])
         guess = _predicted_root(nearest, calc.teststat_asimov(nearest), poi_hat, which, level)
         if np.isfinite(guess) and min(a, b) < guess < max(a, b):
             curve(guess, which)

@@ -201,12 +201,16 @@ class _Counted:
         out[self.free] = x
         return out
 
-    def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray]:
-        self.n_calls += 1
-        f, g = self.obj.value_and_grad(self.full(x), self.data, self.inputs)
+    def _host(self, f: jax.Array, g: jax.Array) -> tuple[float, np.ndarray, bool]:
+        """(f, g over the free parameters, finite); non-finite values become the penalty."""
         fv, gv = float(f), np.asarray(g, dtype=np.float64)[self.free]
         if not np.isfinite(fv) or not np.all(np.isfinite(gv)):
-            return 1e300, np.zeros_like(gv)
+            return 1e300, np.zeros_like(gv), False
+        return fv, gv, True
+
+    def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        self.n_calls += 1
+        fv, gv, _ = self._host(*self.obj.value_and_grad(self.full(x), self.data, self.inputs))
         return fv, gv
 
     def hessian(self, x: np.ndarray) -> np.ndarray:
@@ -226,10 +230,8 @@ class _Counted:
             return f, g, None
         self.n_calls += 1
         fv, gv, hv = fused(self.full(x), self.data, self.inputs)
-        f, g = float(fv), np.asarray(gv, dtype=np.float64)[self.free]
-        if not np.isfinite(f) or not np.all(np.isfinite(g)):
-            return 1e300, np.zeros_like(g), None
-        return f, g, np.asarray(hv)[np.ix_(self.free, self.free)]
+        f, g, finite = self._host(fv, gv)
+        return f, g, np.asarray(hv)[np.ix_(self.free, self.free)] if finite else None
 
 
 def _active(x: np.ndarray, g: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
