@@ -28,6 +28,7 @@ METRICS: dict[str, tuple[str, str, float, str, str]] = {
     "limit_first_s": ("limit", "first_s", 1.0, ".2f", "limit\n1st s"),
     "limit_warm_s": ("limit", "warm_s", 1.0, ".2f", "limit\nwarm s"),
     "peak_mem_bytes": ("*", "peak_rss_bytes", 1e-6, ".0f", "peak\nMB"),
+    "device_mem_bytes": ("*", "device_peak_bytes", 1e-6, ".0f", "GPU peak\nMB"),
 }
 
 
@@ -45,6 +46,8 @@ def summarise(
         )
         if r.get("peak_rss_bytes"):
             row["peak_mem_bytes"] = max(row.get("peak_mem_bytes", 0), r["peak_rss_bytes"])
+        if r.get("device_peak_bytes"):
+            row["device_mem_bytes"] = max(row.get("device_mem_bytes", 0), r["device_peak_bytes"])
         if r["status"] == "timeout":
             row.setdefault("timed_out_after_s", {})[r["task"]] = r["wall_s"]
         if r["status"] != "ok" and not r.get("partial"):  # partial: killed after its first call

@@ -349,12 +349,13 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_start": os.getloadavg(),
         "memory_bytes": total_mem,
         "copy_bandwidth_bytes_per_s": bandwidth,
+        "jax_device": _jax_device(),
         **_versions(),
     }
     say(
         f"hs3jax benchmark ({mode}): {env['cpu_count']} CPUs, load {env['load_average_start'][0]:.1f}, "
         f"copy bandwidth {bandwidth / 1e9:.1f} GB/s, budget {budget / 60:.0f} min, timeouts {timeouts['jax']:.0f}/{timeouts['slow']:.0f} s, "
-        f"RSS limit {mem_limit / 1e9:.0f} GB"
+        f"RSS limit {mem_limit / 1e9:.0f} GB, JAX on {env['jax_device']}"
     )
     say("versions: " + ", ".join(f"{k} {v}" for k, v in env.items() if k.startswith("v_")))
 
@@ -405,6 +406,8 @@ def main(argv: list[str] | None = None) -> int:
     tagged = {tag: m.label for m in models for tag in m.tags if tag in ("292", "largest")}
     say("")
     ev = ["build_s", "compile_s", "nll_s", "vg_s", "batch_s", "peak_mem_bytes"]
+    if any(r.get("device_peak_bytes") for r in records):
+        ev.append("device_mem_bytes")
     inf = [
         "fit_first_s",
         "fit_warm_s",
@@ -494,6 +497,19 @@ def _brief(rec: dict[str, Any]) -> str:
     )
     parts = [f"{k}={rec[k]:.4g}" for k in keys if isinstance(rec.get(k), float)]
     return " ".join(parts) + f" peak={rec['peak_rss_bytes'] / 1e6:.0f}MB"
+
+
+def _jax_device() -> str:
+    """The device the JAX peers run on, asked in a child process so that this parent never
+    holds accelerator memory."""
+    probe = "import jax; d = jax.devices()[0]; print(f'{d.platform}: {d.device_kind}')"
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"unknown ({type(exc).__name__})"
+    return out.stdout.strip() or f"unknown ({out.stderr.strip()[-200:]})"
 
 
 def _versions() -> dict[str, str]:

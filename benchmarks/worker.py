@@ -5,8 +5,8 @@
 ``JOB.json``: ``{"peer": "hs3jax" | "pyhf-jax" | "pyhf-numpy" | "root" | "pyhs3", "task": "eval" |
 "fit" | "hypotest" | "limit", "files": {"pyhf" | "hs3" | "root" | "pyhs3": path}, "opts": {...}}``.
 ``OUT.json`` gets the peer's numbers and ``"status"``: ``"ok"``, ``"n/a"`` (the peer cannot do
-this; ``"reason"``) or ``"error"`` (``"error"``: the exception, ``"traceback"``), and ``"vmhwm_bytes"``, the
-process's peak resident memory. Timeouts and the memory limit are enforced by the parent
+this; ``"reason"``) or ``"error"`` (``"error"``: the exception, ``"traceback"``), ``"vmhwm_bytes"``, the
+process's peak resident memory, and ``"device_peak_bytes"``, the peak on the accelerator (GPU runs). Timeouts and the memory limit are enforced by the parent
 (``run.py``), which owns the process.
 """
 
@@ -46,6 +46,22 @@ def _peak_rss() -> int | None:
     return None
 
 
+def _device_peak() -> int | None:
+    """Peak bytes the job held on an accelerator, where JAX ran on one (None on CPU). Host
+    RSS does not see GPU memory, so both are recorded."""
+    jax = sys.modules.get("jax")
+    if jax is None:
+        return None
+    try:
+        device = jax.devices()[0]
+        if device.platform == "cpu":
+            return None
+        stats = device.memory_stats() or {}
+        return int(stats["peak_bytes_in_use"]) if "peak_bytes_in_use" in stats else None
+    except Exception:  # a backend without memory statistics: nothing to record
+        return None
+
+
 def main(job_file: str, out_file: str) -> int:
     job = json.loads(Path(job_file).read_text())
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -72,6 +88,7 @@ def main(job_file: str, out_file: str) -> int:
         }
     result["worker_s"] = time.perf_counter() - t0
     result["vmhwm_bytes"] = _peak_rss()
+    result["device_peak_bytes"] = _device_peak()
     Path(out_file).write_text(json.dumps(result))
     return 0
 
