@@ -28,6 +28,7 @@ from hs3jax.expr import (
     Var,
     diff_sympy,
     parse,
+    rename,
     to_jax,
     to_jax_from_sympy,
     to_string,
@@ -515,6 +516,28 @@ def test_node_validation() -> None:
         Binary("**", Num(1), Num(2))  # type: ignore[arg-type]
     assert hash(parse("a + b")) == hash(parse("a+b"))
     assert {parse("a + b"): 1}[parse("(a)+(b)")] == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(_TREES)
+def test_rename_equals_parsing_the_renamed_text(expr: Expr) -> None:
+    names = {v: f"renamed_{i}" for i, v in enumerate(sorted(expr.variables))}
+    renamed = rename(expr, names)
+    assert renamed.variables == frozenset(names.values())
+    assert parse(to_string(renamed)) == renamed
+    assert rename(renamed, {new: old for old, new in names.items()}) == expr
+
+
+def test_rename_keeps_unmapped_names_and_shared_subtrees() -> None:
+    shared = parse("a * b")
+    expr = Binary("+", shared, Call("exp", (shared,)))
+    renamed = rename(expr, {"a": "c"})
+    assert renamed == parse("c * b + exp(c * b)")
+    assert isinstance(renamed, Binary) and isinstance(renamed.right, Call)
+    assert renamed.left is renamed.right.args[0]
+    # a long chain is renamed without deep recursion
+    chain = parse(" + ".join(f"x{i}" for i in range(3000)))
+    assert rename(chain, {"x0": "y"}).variables == (chain.variables - {"x0"}) | {"y"}
 
 
 def test_long_chains_need_no_deep_recursion() -> None:

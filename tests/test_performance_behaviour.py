@@ -45,14 +45,21 @@ def counting_compilations() -> Iterator[list[str]]:
 # -- unbinned channels of one structure -------------------------------------------------------
 
 
-def _channels_doc(n: int, extended: bool = False) -> dict[str, Any]:
+def _channels_doc(n: int, extended: bool = False, generic: bool = False) -> dict[str, Any]:
     """``n`` unbinned channels, channel k a Gaussian in its own observable x_k with its own
-    mean and width (and, extended, its own yield), different event counts per channel."""
+    mean and width (and, extended, its own yield), different event counts per channel.
+    ``generic``: the Gaussian times (1 + x_k / 100) written as a ``generic_dist`` expression."""
     rng = np.random.default_rng(7)
     dists, data, pars, domains = [], [], [], []
     for k in range(n):
-        gauss = {"name": f"g{k}", "type": "gaussian_dist", "x": f"x{k}", "mean": f"m{k}"}
-        gauss["sigma"] = f"s{k}"
+        gauss: dict[str, Any] = {"name": f"g{k}", "type": "gaussian_dist", "x": f"x{k}"}
+        gauss.update(mean=f"m{k}", sigma=f"s{k}")
+        if generic:
+            gauss = {
+                "name": f"g{k}",
+                "type": "generic_dist",
+                "expression": f"exp(-0.5*((x{k} - m{k})/s{k})^2) * (1 + 0.01*x{k})",
+            }
         if extended:
             dists.append(gauss)
             dists.append(
@@ -97,8 +104,10 @@ def _channels_doc(n: int, extended: bool = False) -> dict[str, Any]:
     }
 
 
-def _model(n: int, extended: bool = False, vectorise: bool = True) -> hs3jax.Model:
-    doc = hs3jax.load(_channels_doc(n, extended)).document
+def _model(
+    n: int, extended: bool = False, vectorise: bool = True, generic: bool = False
+) -> hs3jax.Model:
+    doc = hs3jax.load(_channels_doc(n, extended, generic)).document
     return compile_model(doc, vectorise_terms=vectorise)
 
 
@@ -112,10 +121,12 @@ def _program_size(model: hs3jax.Model) -> int:
     return sum(1 for line in lines if " parameter(" not in line)
 
 
-@pytest.mark.parametrize("extended", [False, True])
-def test_unbinned_channels_of_one_structure_give_the_same_nll(extended: bool) -> None:
-    vectorised = _model(12, extended)
-    one_by_one = _model(12, extended, vectorise=False)
+@pytest.mark.parametrize(("extended", "generic"), [(False, False), (True, False), (True, True)])
+def test_unbinned_channels_of_one_structure_give_the_same_nll(
+    extended: bool, generic: bool
+) -> None:
+    vectorised = _model(12, extended, generic=generic)
+    one_by_one = _model(12, extended, vectorise=False, generic=generic)
     rng = np.random.default_rng(1)
     for pars in (
         vectorised.init,
@@ -153,6 +164,19 @@ def test_program_does_not_grow_with_the_number_of_unbinned_channels() -> None:
     assert sizes[30] <= sizes[3] + 5, sizes
     # without vectorisation the program grows with the channels (the test can fail)
     assert _program_size(_model(30, vectorise=False)) > 3 * sizes[3]
+
+
+def test_expression_densities_are_grouped_too() -> None:
+    """generic_dist channels that differ only in their names are one group: the expressions
+    are renamed in the parsed tree (Node.renamed), so the program does not grow either."""
+    sizes = {n: _program_size(_model(n, generic=True)) for n in (3, 20)}
+    assert sizes[20] <= sizes[3] + 5, sizes
+    # and the renamed copy is the same density under canonical names
+    node = hs3jax.load(_channels_doc(1, generic=True)).document.distributions[0]
+    copy = node.renamed({"pdf0": "d0", "x0": "x0", "m0": "p0", "s0": "p1"})
+    assert copy is not None
+    assert copy.name == "d0"
+    assert copy.expression == "exp(-0.5 * ((x0 - p0) / p1)^2) * (1 + 0.01 * x0)"
 
 
 def test_new_events_reuse_the_vectorised_program() -> None:
@@ -248,6 +272,74 @@ def test_cache_is_off_unless_asked() -> None:
     if os.environ.get("HS3JAX_CACHE_DIR"):
         pytest.skip("HS3JAX_CACHE_DIR is set in this environment")
     assert hs3jax.compilation_cache_dir() is None
+
+
+# -- Hessian of unbinned channels through their values (EventTerms) ---------------------------
+
+
+def _event_split_doc() -> dict[str, Any]:
+    """Grouped generic_dist channels whose yields are nonlinear functions (μ² n_k), plus one
+    exponential channel of its own structure (an ungrouped term of ``rest``) sharing μ."""
+    doc = _channels_doc(4, extended=True, generic=True)
+    doc["functions"] = [
+        {"name": f"nu{k}", "type": "generic_function", "expression": f"mu * mu * n{k}"}
+        for k in range(4)
+    ]
+    for dist in doc["distributions"]:
+        if dist["type"] == "mixture_dist":
+            dist["coefficients"] = [f"nu{dist['name'][3:]}"]
+    doc["distributions"] += [
+        {"name": "expo", "type": "exponential_dist", "x": "xe", "c": "c"},
+        {
+            "name": "pdfE",
+            "type": "mixture_dist",
+            "summands": ["expo"],
+            "coefficients": ["nuE"],
+            "extended": True,
+        },
+    ]
+    doc["functions"].append({"name": "nuE", "type": "generic_function", "expression": "8 * mu"})
+    doc["data"].append(
+        {
+            "name": "dE",
+            "type": "unbinned",
+            "axes": [{"name": "xe", "min": 0.0, "max": 4.0}],
+            "entries": [[0.1], [0.7], [1.3], [0.2], [2.5], [0.05], [0.9]],
+        }
+    )
+    doc["likelihoods"][0]["distributions"].append("pdfE")
+    doc["likelihoods"][0]["data"].append("dE")
+    pars = doc["parameter_points"][0]["parameters"]
+    pars += [{"name": "mu", "value": 1.1}, {"name": "c", "value": 0.8}]
+    return doc
+
+
+def test_event_split_hessian_equals_jax_hessian() -> None:
+    from hs3jax.infer.hessian import event_split_hessian
+    from hs3jax.infer.minimize import objective
+
+    model = hs3jax.load(_event_split_doc()).model()
+    terms = model.event_terms
+    assert terms is not None
+    rng = np.random.default_rng(3)
+    with jax.enable_x64(True):
+        pars = model.init * (1.0 + 0.05 * rng.standard_normal(len(model.init)))
+        split = jax.jit(event_split_hessian(terms, rest_batch=2))(pars, model.data, model.inputs)
+        full = jax.jit(jax.hessian(model.nll_fn))(pars, model.data, model.inputs)
+        np.testing.assert_allclose(np.asarray(split), np.asarray(full), rtol=1e-11, atol=1e-11)
+        # the split is a decomposition of the same −ln L
+        aux, events = model.data["aux"], model.data["events"]
+        whole = terms.rest_fn(pars, model.data, model.inputs) + terms.nll_fn(
+            terms.values_fn(pars, aux), events
+        )
+        assert float(whole) == pytest.approx(float(model.nll(pars)), rel=1e-14)
+    # fits of such models use it, with no fused value-gradient-Hessian program
+    obj = objective(model)
+    assert obj.value_grad_hessian is None
+    with jax.enable_x64(True):
+        np.testing.assert_allclose(
+            np.asarray(obj.hessian(pars, model.data, model.inputs)), np.asarray(full), rtol=1e-11
+        )
 
 
 # -- Hessian in blocks; Asimov global observables from the constraint terms -----------------
@@ -413,9 +505,19 @@ def test_dense_and_sparse_histosys_give_the_same_likelihood(
 def _hf_program(model: Any) -> Any:
     from hs3jax.nodes.histfactory.lower import HistFactoryProgram
 
-    for cell in model.nll_fn.__closure__ or ():
-        if isinstance(cell.cell_contents, HistFactoryProgram):
-            return cell.cell_contents
+    # the program is held by the closures nll_fn calls: search them breadth first
+    queue, seen = [model.nll_fn], set()
+    while queue:
+        fn = queue.pop(0)
+        if id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        for cell in getattr(fn, "__closure__", None) or ():
+            content = cell.cell_contents
+            if isinstance(content, HistFactoryProgram):
+                return content
+            if callable(content):
+                queue.append(content)
     raise AssertionError("no HistFactory program")
 
 

@@ -29,7 +29,7 @@ from jax.scipy.special import logsumexp, xlogy
 from hs3jax.density import Scope, bin_quadrature, depends_on, evaluate_function
 from hs3jax.errors import DocumentError, MissingReferenceError, ModelError
 from hs3jax.graph import ModelGraph, build_graph
-from hs3jax.model import Model, unknown_name
+from hs3jax.model import EventTerms, Model, unknown_name
 from hs3jax.nodes.basic import GaussianDist, poisson_logpmf
 from hs3jax.nodes.composite import ProductDist
 from hs3jax.nodes.histfactory.dist import HistFactoryDist, Lumi, NormFactor
@@ -175,7 +175,7 @@ def _conventions(doc: Document) -> dict[str, Any]:
 BINNED_MODES = ("bin_centres", "integrated")
 
 # structure fingerprint -> (nll_fn, expected_fn, density_fn); a bounded memo, like a compile cache
-_PROGRAMS: dict[str, tuple[Any, Any, Any, Any, Any]] = {}
+_PROGRAMS: dict[str, tuple[Any, Any, Any, Any, Any, Any]] = {}
 _PROGRAMS_MAX = 64
 
 
@@ -462,21 +462,30 @@ def compile_model(
     def constraint_nll_fn(pars: jax.Array, aux: jax.Array, inputs: Any) -> jax.Array:
         return -log_constraints(value_vector(pars, aux), aux, inputs)
 
-    def nll_fn(pars: jax.Array, data: Any, inputs: Any) -> jax.Array:
-        aux = data["aux"]
-        vec = value_vector(pars, aux)
-        total = log_constraints(vec, aux, inputs)
-        if hf_program is not None:
-            expected_main = hf_program.expected(vec, inputs["histfactory"])
-            total = total + hf_program.log_poisson(expected_main, data["main"])
+    # the values the grouped event terms read, and the groups reading them from that sub-vector
+    event_values = np.unique(
+        np.concatenate([np.zeros(0, dtype=np.int64), *(g.gather.ravel() for g in term_groups)])
+    )
+    local_groups = [
+        dataclasses.replace(g, gather=np.searchsorted(event_values, g.gather)) for g in term_groups
+    ]
+
+    def events_of(data: Any) -> Any:
         events = data.get("events", ())
         if len(events) != len(density_terms):
             raise ModelError(
                 f"data['events'] has {len(events)} entries, the model has {len(density_terms)} "
                 "density terms"
             )
-        for term_group in term_groups:
-            total = total + term_group.log_likelihood(vec, events, Scope)
+        return events
+
+    def log_rest(vec: jax.Array, aux: jax.Array, data: Any, inputs: Any) -> jax.Array:
+        # every term but the grouped event terms
+        total = log_constraints(vec, aux, inputs)
+        if hf_program is not None:
+            expected_main = hf_program.expected(vec, inputs["histfactory"])
+            total = total + hf_program.log_poisson(expected_main, data["main"])
+        events = events_of(data)
         for term, points in ((density_terms[k], events[k]) for k in single_terms):
             scope = Scope(
                 vec,
@@ -501,7 +510,37 @@ def compile_model(
             if expected is not None:
                 # extended likelihood: Poisson term of the total, ROOT's nu - W ln nu
                 total = total - (expected - jnp.sum(weights) * jnp.log(expected))
+        return total
+
+    def events_nll_fn(values: jax.Array, events: Any) -> jax.Array:
+        total = jnp.zeros((), dtype=jnp.float64)
+        for group in local_groups:
+            total = total + group.log_likelihood(values, events, Scope)
         return -total
+
+    def events_hessian_fn(values: jax.Array, events: Any) -> jax.Array:
+        hessian = jnp.zeros((len(event_values), len(event_values)), dtype=jnp.float64)
+        for group in local_groups:
+            blocks = group.member_hessians(values, events, Scope)
+            at = group.gather
+            # repeated values in a member add up, as the chain rule wants
+            hessian = hessian.at[at[:, :, None], at[:, None, :]].add(-blocks)
+        return hessian
+
+    def rest_fn(pars: jax.Array, data: Any, inputs: Any) -> jax.Array:
+        aux = data["aux"]
+        return -log_rest(value_vector(pars, aux), aux, data, inputs)
+
+    def event_values_fn(pars: jax.Array, aux: jax.Array) -> jax.Array:
+        return value_vector(pars, aux)[event_values]
+
+    def nll_fn(pars: jax.Array, data: Any, inputs: Any) -> jax.Array:
+        aux = data["aux"]
+        vec = value_vector(pars, aux)
+        rest = -log_rest(vec, aux, data, inputs)
+        if not local_groups:
+            return rest
+        return rest + events_nll_fn(vec[event_values], events_of(data))
 
     observable_ranges = dict(ranges)
     for datum in doc.data:
@@ -590,8 +629,14 @@ def compile_model(
         sorted((k, sorted(v.items())) for k, v in named_domains.items()),
         scope_constraints,
     )
-    nll_fn, expected_fn, density_fn, asimov_events_fn, constraint_nll_fn = _PROGRAMS.setdefault(
-        key, (nll_fn, expected_fn, density_fn, asimov_events_fn, constraint_nll_fn)
+    split = (
+        EventTerms(rest_fn, event_values_fn, events_nll_fn, events_hessian_fn)
+        if local_groups
+        else None
+    )
+    programs = (nll_fn, expected_fn, density_fn, asimov_events_fn, constraint_nll_fn, split)
+    nll_fn, expected_fn, density_fn, asimov_events_fn, constraint_nll_fn, split = (
+        _PROGRAMS.setdefault(key, programs)
     )
     while len(_PROGRAMS) > _PROGRAMS_MAX:
         _PROGRAMS.pop(next(iter(_PROGRAMS)))
@@ -655,6 +700,7 @@ def compile_model(
             density_fn=density_fn,
             asimov_events_fn=asimov_events_fn if density_terms else None,
             constraint_nll_fn=constraint_nll_fn,
+            event_terms=split,
         )
 
 

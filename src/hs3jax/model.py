@@ -19,10 +19,34 @@ import numpy as np
 
 from hs3jax.errors import ModelError
 
-__all__ = ["Model", "unknown_name"]
+__all__ = ["EventTerms", "Model", "unknown_name"]
 
 Pytree = Any
 Pars = jax.Array | np.ndarray | Sequence[float] | Mapping[str, float]
+
+
+@dataclass(frozen=True, eq=False)
+class EventTerms:
+    """−ln L split where unbinned channels of one structure are evaluated together:
+
+        −ln L(θ) = rest(θ) + events(v(θ)),   v(θ) = the values those channels read
+
+    (parameters and functions of parameters, a few per channel). The event part's Hessian in
+    ``v`` is block-sparse: one small block per channel, from per-channel Hessians. Its
+    Hessian in θ follows by the chain rule (:func:`hs3jax.infer.hessian.event_split_hessian`)
+    at the cost of a few directions through the events instead of one per parameter.
+
+    Attributes:
+        rest_fn: ``(pars, data, inputs) -> rest``, every other term of −ln L.
+        values_fn: ``(pars, aux) -> v``, the ``(m,)`` values the event terms read.
+        nll_fn: ``(v, events) -> events part of −ln L``.
+        hessian_fn: ``(v, events) -> (m, m)`` Hessian of ``nll_fn`` in ``v``.
+    """
+
+    rest_fn: Callable[[jax.Array, Pytree, Pytree], jax.Array]
+    values_fn: Callable[[jax.Array, jax.Array], jax.Array]
+    nll_fn: Callable[[jax.Array, Any], jax.Array]
+    hessian_fn: Callable[[jax.Array, Any], jax.Array]
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,6 +71,8 @@ class Model:
         constraint_nll_fn: ``(pars, aux, inputs) -> −Σ ln(constraint terms)``, the part of
             −ln L that holds the global observables (the Asimov global observables are read
             off its derivatives); None where a model does not separate it.
+        event_terms: the split of −ln L for models with unbinned channels of one structure
+            (:class:`EventTerms`), which the fits' Hessian uses; None otherwise.
     """
 
     name: str
@@ -73,6 +99,7 @@ class Model:
     constraint_nll_fn: Callable[[jax.Array, jax.Array, Pytree], jax.Array] | None = field(
         default=None, repr=False
     )
+    event_terms: EventTerms | None = field(default=None, repr=False)
     _jit_nll: Callable[..., jax.Array] = field(init=False, repr=False)
     _jit_expected: Callable[..., jax.Array] = field(init=False, repr=False)
 

@@ -35,6 +35,9 @@ from hs3jax.schema.base import Node
 
 __all__ = ["TermGroup", "group_terms"]
 
+#: float64 elements (events × member values) of the members whose Hessians are taken together.
+_HESSIAN_ELEMENTS = 1 << 22
+
 
 @dataclass(frozen=True)
 class TermGroup:
@@ -89,18 +92,9 @@ class TermGroup:
         out.append(jnp.where(pad, 0.0, weights[table]))
         return tuple(out)
 
-    def log_likelihood(
-        self,
-        values: jax.Array,
-        events: Sequence[Mapping[str, jax.Array]],
-        make_scope: Callable[..., Any],
-    ) -> jax.Array:
-        """Σ over members of Σ_i w_i ln p(x_i) (minus ν − W ln ν for extended densities).
-
-        ``make_scope(values, index, nodes, observables, ranges, binnings, domains)`` builds the
-        evaluation scope (:class:`hs3jax.density.Scope`).
-        """
-        *columns, weights = self.events_table(events)
+    def _member(self, make_scope: Callable[..., Any]) -> Callable[..., jax.Array]:
+        """``(θ_k, points_k, w_k) -> ln L_k``: one member's Σ_i w_i ln p(x_i | θ_k) (minus
+        ν − W ln ν, ROOT's extended term, for extended densities)."""
         names = self.canonical_observables
 
         def member(theta: jax.Array, points: tuple[jax.Array, ...], w: jax.Array) -> jax.Array:
@@ -116,12 +110,47 @@ class TermGroup:
             total = jnp.sum(w * scope.log_prob(self.root))
             expected = scope.with_observables({}).expected_events(self.root)
             if expected is not None:
-                # extended likelihood: ROOT's nu - W ln nu
                 total = total - (expected - jnp.sum(w) * jnp.log(expected))
             return total
 
+        return member
+
+    def log_likelihood(
+        self,
+        values: jax.Array,
+        events: Sequence[Mapping[str, jax.Array]],
+        make_scope: Callable[..., Any],
+    ) -> jax.Array:
+        """Σ over members of Σ_i w_i ln p(x_i) (minus ν − W ln ν for extended densities).
+
+        ``make_scope(values, index, nodes, observables, ranges, binnings, domains)`` builds the
+        evaluation scope (:class:`hs3jax.density.Scope`).
+        """
+        *columns, weights = self.events_table(events)
+        member = self._member(make_scope)
         per_member = jax.vmap(member)(values[self.gather], tuple(columns), weights)
         return jnp.sum(per_member)
+
+    def member_hessians(
+        self,
+        values: jax.Array,
+        events: Sequence[Mapping[str, jax.Array]],
+        make_scope: Callable[..., Any],
+    ) -> jax.Array:
+        """``(members, K, K)``: each member's Hessian of ln L_k in its own K values
+        ``values[gather[k]]``; K directions through the events instead of one per parameter.
+        Members are taken a few at a time, so that K tangents of their events stay near
+        :data:`_HESSIAN_ELEMENTS` floats."""
+        *columns, weights = self.events_table(events)
+        hessian = jax.hessian(self._member(make_scope))
+        width = max(1, int(weights.shape[1]) * max(1, self.gather.shape[1]))
+        batch = max(1, min(len(self.members), _HESSIAN_ELEMENTS // width))
+        blocks: jax.Array = jax.lax.map(
+            lambda args: hessian(*args),
+            (values[self.gather], tuple(columns), weights),
+            batch_size=batch,
+        )
+        return blocks
 
 
 @dataclass(frozen=True)
@@ -169,9 +198,6 @@ def _canonical(
     while queue:
         name = queue.pop(0)
         node = nodes[name]
-        cls = type(node)
-        if cls.references is not Node.references or callable(getattr(node, "evaluate", None)):
-            return None
         order.append(name)
         for ref in node.references():
             target = ref.name
@@ -189,17 +215,9 @@ def _canonical(
     renamed: dict[str, Node] = {}
     described: list[Any] = []
     for name in order:
-        node = nodes[name]
-        update: dict[str, Any] = {"name": rename[name]}
-        for field_name, spec in type(node).ref_fields().items():
-            value = getattr(node, field_name)
-            if value is None:
-                continue
-            if spec.many:
-                update[field_name] = [rename.get(v, v) if isinstance(v, str) else v for v in value]
-            elif isinstance(value, str):
-                update[field_name] = rename.get(value, value)
-        copy = node.model_copy(update=update)
+        copy = nodes[name].renamed(rename)
+        if copy is None:
+            return None  # the class cannot promise a faithful renamed copy
         text = copy.to_dict()
         if _strings(text) & (set(rename) - set(rename.values())):
             return None  # a renamed name is used outside the reference fields

@@ -68,6 +68,7 @@ from hs3jax.expr._ast import Num as Num
 from hs3jax.expr._ast import Ternary as Ternary
 from hs3jax.expr._ast import Unary as Unary
 from hs3jax.expr._ast import Var as Var
+from hs3jax.expr._ast import rename as rename
 from hs3jax.expr._functions import CONSTANTS as CONSTANTS
 from hs3jax.expr._functions import FUNCTIONS as FUNCTIONS
 from hs3jax.expr._functions import KNOWN_FUNCTIONS as KNOWN_FUNCTIONS
@@ -95,6 +96,7 @@ __all__ = [
     "Var",
     "diff_sympy",
     "parse",
+    "rename",
     "symbol",
     "to_jax",
     "to_jax_from_sympy",

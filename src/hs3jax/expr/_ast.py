@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -30,6 +31,7 @@ __all__ = [
     "Var",
     "else_chain",
     "left_spine",
+    "rename",
 ]
 
 UnaryOp = Literal["+", "-", "!"]
@@ -260,3 +262,37 @@ class Call(Expr):
     @property
     def children(self) -> tuple[Expr, ...]:
         return self.args
+
+
+def rename(expr: Expr, names: Mapping[str, str]) -> Expr:
+    """``expr`` with each free name ``v`` replaced by ``names[v]`` (names not in it kept).
+
+    Rebuilt bottom-up with an explicit stack, so long chains need no deep recursion; shared
+    sub-trees stay shared.
+    """
+    built: dict[int, Expr] = {}
+    stack: list[tuple[Expr, bool]] = [(expr, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in built:
+            continue
+        if not children_done:
+            stack.append((node, True))
+            stack.extend((c, False) for c in node.children if id(c) not in built)
+            continue
+        kids = tuple(built[id(c)] for c in node.children)
+        new: Expr
+        if isinstance(node, Var):
+            new = Var(names.get(node.name, node.name))
+        elif isinstance(node, Unary):
+            new = Unary(node.op, kids[0])
+        elif isinstance(node, Binary):
+            new = Binary(node.op, kids[0], kids[1])
+        elif isinstance(node, Ternary):
+            new = Ternary(kids[0], kids[1], kids[2])
+        elif isinstance(node, Call):
+            new = Call(node.function, kids)
+        else:  # Num, Const: no names
+            new = node
+        built[id(node)] = new
+    return built[id(expr)]

@@ -32,7 +32,12 @@ import numpy as np
 from scipy.optimize import minimize as _scipy_minimize
 
 from hs3jax.errors import HS3JaxError
-from hs3jax.infer.hessian import blocked_hessian, hessian_batch, value_grad_hessian
+from hs3jax.infer.hessian import (
+    blocked_hessian,
+    event_split_hessian,
+    hessian_batch,
+    value_grad_hessian,
+)
 from hs3jax.model import Model
 
 __all__ = [
@@ -107,7 +112,13 @@ def objective(model: Model) -> Objective:
         if derivatives is None:
             n = len(model.parameters)
             value_and_grad = jax.jit(jax.value_and_grad(model.nll_fn))
-            if n <= FUSED_MAX_PARAMETERS:
+            if model.event_terms is not None:
+                # unbinned channels: the Hessian through the per-channel values (a few
+                # directions through the events), evaluated only where a step was accepted
+                batch = hessian_batch(n, model.inputs)
+                split = event_split_hessian(model.event_terms, batch)
+                derivatives = (value_and_grad, jax.jit(split), None)
+            elif n <= FUSED_MAX_PARAMETERS:
                 fused = jax.jit(value_grad_hessian(model.nll_fn))
 
                 def hessian(pars: Any, data: Pytree, inputs: Pytree) -> jax.Array:

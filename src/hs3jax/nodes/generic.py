@@ -6,8 +6,8 @@ Python; its free names are the node's references (parameters, observables, funct
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
@@ -15,9 +15,9 @@ from pydantic import PrivateAttr
 
 from hs3jax.density import Scope, log_normalisation_nd
 from hs3jax.errors import ExpressionError
-from hs3jax.expr import Expr, parse, to_jax
+from hs3jax.expr import Expr, parse, rename, to_jax, to_string
 from hs3jax.registry import register
-from hs3jax.schema.base import Distribution, Function, Reference
+from hs3jax.schema.base import Distribution, Function, Node, Reference
 
 __all__ = ["GenericDist", "GenericFunction"]
 
@@ -45,6 +45,15 @@ class _Expression:
     def expression_references(self) -> Iterator[Reference]:
         for name in self.variables():
             yield Reference(name, ("expression",))
+
+    def renamed(self, names: Mapping[str, str]) -> Node:
+        """A copy named ``names[name]`` whose expression refers to ``names[v]`` for each
+        variable ``v``: renamed in the parsed tree and printed back, never by editing text."""
+        node = cast(Node, self)
+        source = node.to_dict()
+        source["name"] = names.get(node.name, node.name)
+        source["expression"] = to_string(rename(self.parsed(), names))
+        return type(node).model_validate(source)
 
 
 @register("generic_function")

@@ -11,7 +11,7 @@ once, so the function must broadcast over a leading axis (scalar fields arrive w
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar
 
@@ -102,6 +102,30 @@ class Node(BaseModel):
                         yield Reference(item, (alias, i))
             elif isinstance(value, str):
                 yield Reference(value, (alias,))
+
+    def renamed(self, names: Mapping[str, str]) -> Node | None:
+        """A copy with its own name and every reference ``r`` renamed to ``names[r]`` (names not
+        in ``names`` kept), or None where this class cannot promise a faithful copy.
+
+        Used to recognise nodes of one structure under different names (see
+        :mod:`hs3jax.term_groups`). The default renames the reference fields; it declines for a
+        class that finds references elsewhere (it overrides :meth:`references`) or evaluates
+        itself from the scope (``evaluate``), since the names it reads are not all in those
+        fields. Such a class may override this method to support renaming.
+        """
+        cls = type(self)
+        if cls.references is not Node.references or callable(getattr(self, "evaluate", None)):
+            return None
+        update: dict[str, Any] = {"name": names.get(self.name, self.name)}
+        for field_name, spec in cls.ref_fields().items():
+            value = getattr(self, field_name)
+            if value is None:
+                continue
+            if spec.many:
+                update[field_name] = [names.get(v, v) if isinstance(v, str) else v for v in value]
+            elif isinstance(value, str):
+                update[field_name] = names.get(value, value)
+        return self.model_copy(update=update)
 
     def check(self) -> None:
         """Checks across fields, run after parsing; raise DocumentError with a relative path."""
