@@ -82,3 +82,37 @@ def test_prefit_widths_equal_pyhf_paramset_widths(path: object) -> None:
     assert np.array_equal(np.isinf(widths), np.isinf(reference))
     finite = np.isfinite(reference)
     np.testing.assert_allclose(widths[finite], reference[finite], rtol=1e-10)
+
+
+def test_prefit_widths_of_an_unbinned_model_come_from_its_constraint_terms() -> None:
+    """Unbinned data no longer block pre-fit widths: the constraint terms are compiled on their
+    own (Model.constraint_nll_fn), so the Gaussian constraint's σ = 0.3 is σ^pre of ``sigma``,
+    and ``mu``, held by the events alone, has none."""
+    doc = {
+        "metadata": {"hs3_version": "0.2"},
+        "distributions": [
+            {"name": "g", "type": "gaussian_dist", "x": "x", "mean": "mu", "sigma": "sigma"},
+            {"name": "c", "type": "gaussian_dist", "x": "sigma", "mean": 1.0, "sigma": 0.3},
+        ],
+        "data": [
+            {
+                "name": "d",
+                "type": "unbinned",
+                "axes": [{"name": "x", "min": -5.0, "max": 5.0}],
+                "entries": [[-1.2], [0.3], [0.8], [-0.1], [2.2], [0.5]],
+            }
+        ],
+        "likelihoods": [
+            {"name": "L", "distributions": ["g"], "data": ["d"], "aux_distributions": ["c"]}
+        ],
+        "parameter_points": [
+            {
+                "name": "default_values",
+                "parameters": [{"name": "mu", "value": 0.1}, {"name": "sigma", "value": 1.1}],
+            }
+        ],
+    }
+    model = hs3jax.load(doc).model()
+    widths = dict(zip(model.parameters, prefit_widths(model), strict=True))
+    assert widths["mu"] == np.inf
+    assert widths["sigma"] == pytest.approx(0.3, rel=1e-12)

@@ -15,9 +15,13 @@ with θ_k gathered from the value vector by one ``(members, parameters)`` index 
 events of the members concatenated and laid out as a ``(members, max events)`` table padded
 with zero-weight copies of each member's first event (finite density, no contribution).
 
-A term is only grouped when renaming is provably harmless: every node's references are its
-declared reference fields, no node evaluates text (expressions), and no renamed name appears
-anywhere else in a node (for example as a histogram axis name).
+A term is only grouped when renaming is provably harmless: every node of its tree gives a
+renamed copy (:meth:`hs3jax.schema.base.Node.renamed`: reference fields by default, the parsed
+expression of ``generic_dist``/``generic_function``; classes that read names elsewhere decline)
+and no renamed name appears anywhere else in a node (for example as a histogram axis name).
+
+For the fits' Hessian, :meth:`TermGroup.member_hessians` gives each member's Hessian in its own
+values (see :class:`hs3jax.model.EventTerms`).
 """
 
 from __future__ import annotations

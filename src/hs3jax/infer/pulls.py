@@ -7,8 +7,9 @@ The pre-fit width of a parameter θ_i comes from its constraint term C(θ) = −
 
 which is the Gaussian width σ for a Gaussian constraint and 1/√τ for a Poisson-constrained γ
 (Poisson(τ | γτ): ∂²C/∂γ² = a/γ² = τ at γ = 1, a = τ), pyhf's ``paramset.width()``. C is the
-NLL less its main-measurement Poisson terms Σ_b [ν_b − n_b ln ν_b] (ν_b from the model's expected
-counts), so no knowledge of the constraint types is needed. Parameters without a constraint
+model's constraint part (``Model.constraint_nll_fn``, binned and unbinned models alike; for a
+model without it, the NLL less its main-measurement Poisson terms Σ_b [ν_b − n_b ln ν_b]), so no
+knowledge of the constraint types is needed. Parameters without a constraint
 (normalisation factors, shapefactors) get σ^pre = ∞ and no normalised pull.
 
 With the fit's θ̂_i and Hessian error σ̂_i:
@@ -18,7 +19,8 @@ With the fit's θ̂_i and Hessian error σ̂_i:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import weakref
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,15 +42,45 @@ def prefit_widths(model: Model, inputs: Pytree = None) -> np.ndarray:
     """σ^pre per parameter in vector order (∞ where no constraint acts); see module doc.
 
     Raises:
-        ModelError: the model has unbinned data, whose terms cannot be separated from the
-            constraints this way.
+        ModelError: the model has unbinned data and does not expose its constraint terms
+            separately (``Model.constraint_nll_fn``).
     """
+    inputs = model.inputs if inputs is None else inputs
+    with jax.enable_x64(True):
+        init = jnp.asarray(model.init)
+        if model.constraint_nll_fn is not None:
+            # the constraint terms alone: a parameter they do not hold has curvature 0 exactly
+            hessian = _constraint_hessian(model.constraint_nll_fn)
+            curvature = np.diag(np.asarray(hessian(init, model.data["aux"], inputs)))
+            constrained = curvature > 0.0
+        else:
+            curvature, constrained = _curvature_without_main(model, init, inputs)
+    with np.errstate(divide="ignore"):
+        return np.where(constrained, 1.0 / np.sqrt(np.where(constrained, curvature, 1.0)), np.inf)
+
+
+# jitted Hessians of constraint terms, per function (models of one structure share it)
+_CONSTRAINT_HESSIANS: weakref.WeakKeyDictionary[Callable[..., Any], Callable[..., Any]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _constraint_hessian(fn: Callable[..., jax.Array]) -> Callable[..., Any]:
+    if fn not in _CONSTRAINT_HESSIANS:
+        _CONSTRAINT_HESSIANS[fn] = jax.jit(jax.hessian(fn))
+    return _CONSTRAINT_HESSIANS[fn]
+
+
+def _curvature_without_main(
+    model: Model, init: jax.Array, inputs: Pytree
+) -> tuple[np.ndarray, np.ndarray]:
+    """C as the NLL less its main-measurement Poisson terms (models that do not separate their
+    constraint terms), and which parameters it constrains."""
     if model.data.get("events"):
         raise ModelError(
-            f"{model.name}: pre-fit widths are defined here for binned models (HistFactory and "
-            "constraint terms); this model has unbinned data"
+            f"{model.name}: pre-fit widths need the constraint terms on their own; this model "
+            "has unbinned data and does not separate them"
         )
-    inputs = model.inputs if inputs is None else inputs
     main = model.data.get("main", jnp.zeros(0))
 
     def constraint_nll(pars: jax.Array) -> jax.Array:
@@ -56,18 +88,11 @@ def prefit_widths(model: Model, inputs: Pytree = None) -> np.ndarray:
         poisson = jnp.sum(nu - xlogy(main, nu)) if main.size else 0.0
         return model.nll_fn(pars, model.data, inputs) - poisson
 
-    with jax.enable_x64(True):
-        curvature = np.diag(np.asarray(jax.hessian(constraint_nll)(jnp.asarray(model.init))))
+    curvature = np.diag(np.asarray(jax.hessian(constraint_nll)(init)))
+    total = jax.hessian(model.nll_fn)(init, model.data, inputs)
     # curvature of an unconstrained parameter is 0 up to rounding of the subtraction above
-    scale = np.abs(np.diag(np.asarray(_total_hessian(model, inputs))))
-    constrained = curvature > 1e-9 * np.maximum(1.0, scale)
-    with np.errstate(divide="ignore"):
-        return np.where(constrained, 1.0 / np.sqrt(np.where(constrained, curvature, 1.0)), np.inf)
-
-
-def _total_hessian(model: Model, inputs: Pytree) -> np.ndarray:
-    with jax.enable_x64(True):
-        return np.asarray(jax.hessian(model.nll_fn)(jnp.asarray(model.init), model.data, inputs))
+    scale = np.abs(np.diag(np.asarray(total)))
+    return curvature, curvature > 1e-9 * np.maximum(1.0, scale)
 
 
 @dataclass(frozen=True)
