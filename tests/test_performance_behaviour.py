@@ -166,6 +166,29 @@ def test_program_does_not_grow_with_the_number_of_unbinned_channels() -> None:
     assert _program_size(_model(30, vectorise=False)) > 3 * sizes[3]
 
 
+def test_expression_functions_of_observables_are_grouped_too() -> None:
+    """A generic_function of the observable inside each channel's generic_dist is renamed
+    with its channel (Node.renamed on a node evaluated in the scope), and the grouped NLL
+    equals the channel-by-channel one."""
+    doc = _channels_doc(5, extended=True, generic=True)
+    doc["functions"] = []
+    for dist in doc["distributions"]:
+        if dist["type"] == "generic_dist":
+            k = dist["name"][1:]
+            gauss = f"exp(-0.5 * ((x{k} - m{k}) / s{k})^2)"
+            doc["functions"].append(
+                {"name": f"f{k}", "type": "generic_function", "expression": gauss}
+            )
+            dist["expression"] = f"f{k} * (1 + 0.01 * x{k})"
+    parsed = hs3jax.load(doc).document
+    grouped = compile_model(parsed, vectorise_terms=True)
+    one_by_one = compile_model(parsed, vectorise_terms=False)
+    assert grouped.event_terms is not None  # the channels form a group
+    assert one_by_one.event_terms is None
+    pars = grouped.init * 1.03
+    assert float(grouped.nll(pars)) == pytest.approx(float(one_by_one.nll(pars)), rel=1e-14)
+
+
 def test_expression_densities_are_grouped_too() -> None:
     """generic_dist channels that differ only in their names are one group: the expressions
     are renamed in the parsed tree (Node.renamed), so the program does not grow either."""
