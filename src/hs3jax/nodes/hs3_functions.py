@@ -66,7 +66,10 @@ def _codes(raw: Sequence[Any] | None, n: int, table: dict[int, str], name: str) 
                 raise ModelError(f"{name!r}: unsupported interpolation code {code!r}")
             out.append(table[int(code)])
         else:
-            out.append(interpolation_code(code))
+            try:
+                out.append(interpolation_code(code))
+            except ValueError as err:
+                raise ModelError(f"{name!r}: {err}") from None
     return out
 
 

@@ -31,7 +31,7 @@ from hs3jax.density import (
     gauss_legendre,
     log_normalisation_nd,
 )
-from hs3jax.errors import ModelError
+from hs3jax.errors import DocumentError, ModelError
 from hs3jax.nodes.basic import log_gauss_mass, poisson_logpmf
 from hs3jax.nodes.composite import MixtureDist
 from hs3jax.registry import register
@@ -158,8 +158,6 @@ class MultivariateNormalDist(Distribution):
                 yield Reference(item, ("standard_deviations", i))
 
     def check(self) -> None:
-        from hs3jax.errors import DocumentError
-
         k = len(self.x)
         if len(self.mean) != k:
             raise DocumentError(
@@ -202,11 +200,19 @@ class MultivariateNormalDist(Distribution):
         sd = jnp.stack([scope.value(v) for v in self.standard_deviations])
         return rho * sd[:, None] * sd[None, :]
 
+    def _event_mean_error(self) -> ModelError:
+        return ModelError(
+            f"multivariate_normal_dist {self.name!r}: means that vary event by event "
+            "(functions of other observables) are not supported with range normalisation"
+        )
+
     def log_prob(self, scope: Scope) -> jax.Array:
         cov = self.covariance(scope)
         mean = scope.field(self, "mean")
         values = [scope.value(v) for v in self.x]
         bound = _bound(self.x, scope)
+        if bound and jnp.ndim(mean) != 1:
+            raise self._event_mean_error()
         if not bound or len(bound) == len(self.x):
             shape = jnp.broadcast_shapes(*(jnp.shape(v) for v in values))
             x = jnp.stack([jnp.broadcast_to(v, shape) for v in values], axis=-1)
@@ -228,10 +234,7 @@ class MultivariateNormalDist(Distribution):
             x_b = jnp.stack([jnp.broadcast_to(values[i], shape) for i in bound], axis=-1)
             logd = _mvn_log_density(x_b, cond_mean, jnp.linalg.cholesky(cond_cov))
         if jnp.ndim(cond_mean) != 1:
-            raise ModelError(
-                f"multivariate_normal_dist {self.name!r}: means that vary event by event "
-                "(functions of other observables) are not supported with range normalisation"
-            )
+            raise self._event_mean_error()
         names = [str(self.x[i]) for i in bound]
         lo = [scope.ranges.get(n, (-math.inf, math.inf))[0] for n in names]
         hi = [scope.ranges.get(n, (-math.inf, math.inf))[1] for n in names]
@@ -259,12 +262,19 @@ class BarlowBeestonLiteConstraint(Distribution):
     def log_density(x: jax.Array, expected: jax.Array) -> jax.Array:  # type: ignore[override]
         return jnp.sum(poisson_logpmf(x * expected, expected), axis=-1)
 
-    def log_prob(self, scope: Scope) -> jax.Array:
+    def check(self) -> None:
+        # at load: as a constraint on parameters the node is evaluated through log_density
+        # alone, where a shorter ``expected`` would silently broadcast
         if len(self.x) != len(self.expected):
-            raise ModelError(
+            raise DocumentError(
                 f"barlow_beeston_lite_poisson_constraint_dist {self.name!r} has {len(self.x)} "
-                f"variables and {len(self.expected)} expected values"
+                f"variables and {len(self.expected)} expected values",
+                path=("expected",),
+                expected=f"{len(self.x)} expected values, one per variable in 'x'",
+                found=len(self.expected),
             )
+
+    def log_prob(self, scope: Scope) -> jax.Array:
         return self.log_density(scope.field(self, "x"), scope.field(self, "expected"))
 
 

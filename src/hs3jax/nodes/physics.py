@@ -110,7 +110,11 @@ class MixtureResolutionModel(ResolutionModel):
         self, scope: Scope, t: jax.Array, tau: jax.Array, flipped: bool = False
     ) -> jax.Array:
         # n − 1 fractions, or n weights (summing to 1 by the HS3 draft) divided by their sum
-        weights = _fractions([scope.value(c) for c in self.coefficients], len(self.summands))
+        weights = _fractions(
+            [scope.value(c) for c in self.coefficients],
+            len(self.summands),
+            f"{self.type} {self.name!r}",
+        )
         terms = []
         for name, w in zip(self.summands, weights, strict=True):
             model = scope.nodes[name]
@@ -180,18 +184,26 @@ class DecayDist(Distribution):
         node = scope.nodes[self.resolutionModel]
         if isinstance(node, MixtureModel):
             parts = [normalised(self._resolution(n, scope)) for n in node.summands]
-            fractions = _fractions([scope.value(c) for c in node.coefficients], len(parts))
+            fractions = _fractions(
+                [scope.value(c) for c in node.coefficients],
+                len(parts),
+                f"{node.type} {node.name!r}",
+            )
             terms = [p + jnp.log(f) for p, f in zip(parts, fractions, strict=True)]
             return logsumexp(jnp.stack(jnp.broadcast_arrays(*terms)), axis=0)
         return normalised(self._resolution(self.resolutionModel, scope))
 
 
-def _fractions(coefficients: list[jax.Array], n: int) -> list[jax.Array]:
-    """n − 1 fractions and the remainder, or n coefficients divided by their sum."""
+def _fractions(coefficients: list[jax.Array], n: int, owner: str) -> list[jax.Array]:
+    """n − 1 fractions and the remainder, or n coefficients divided by their sum (``owner``:
+    the mixture node's type and name, for the error message)."""
     if len(coefficients) == n - 1:
         rest = 1.0 - sum(coefficients[1:], coefficients[0]) if coefficients else jnp.ones(())
         return [*coefficients, jnp.asarray(rest)]
     if len(coefficients) != n:
-        raise ModelError(f"{n} resolution models with {len(coefficients)} coefficients")
+        raise ModelError(
+            f"{owner}: {n} resolution models with {len(coefficients)} "
+            f"coefficients (expected {n} or {n - 1})"
+        )
     total = sum(coefficients[1:], coefficients[0])
     return [c / total for c in coefficients]
