@@ -524,42 +524,7 @@ def _mean_of(function: dict[str, Any], pars: dict[str, float] | None = None, *ex
 
 FUNCTION_MODEL_ERRORS = [
     ("i0d-ok", I0D, {"al": 0.3}, (), None),
-    (
-        "i0d-lengths",
-        {**I0D, "high": [1.1, 1.2]},
-        {"al": 0.3},
-        (),
-        r"(?m)^interpolation0d 'f': vars, high and low differ in length$",
-    ),
-    (
-        "i0d-code-count",
-        {**I0D, "interpolationCodes": [0, 1]},
-        {"al": 0.3},
-        (),
-        r"(?m)^'f': 2 interpolation codes for 1 parameters$",
-    ),
-    (
-        "i0d-code-7",
-        {**I0D, "interpolationCodes": [7]},
-        {"al": 0.3},
-        (),
-        r"(?m)^'f': unsupported interpolation code 7$",
-    ),
     ("piecewise-ok", PIECEWISE, PIECEWISE_PARS, (), None),
-    (
-        "piecewise-lengths",
-        {**PIECEWISE, "low": []},
-        PIECEWISE_PARS,
-        (),
-        r"(?m)^interpolation 'f': vars, high and low differ in length$",
-    ),
-    (
-        "piecewise-code-9",
-        {**PIECEWISE, "interpolationCodes": [9]},
-        PIECEWISE_PARS,
-        (),
-        r"(?m)^'f': unsupported interpolation code 9$",
-    ),
     (
         "binwidth-of-a-parameter",
         {"name": "f", "type": "binwidth", "histogram": "z"},
@@ -575,32 +540,11 @@ FUNCTION_MODEL_ERRORS = [
         r"(?m)^binwidth 'f': 'k' is not a histogram$",
     ),
     (
-        "weighted-sum",
-        {"name": "f", "type": "weighted_sum", "samples": ["s1", "s2"], "coefficients": [1, 2, 3]},
-        {"s1": 1.0, "s2": 2.0},
-        (),
-        r"(?m)^weighted_sum 'f': 2 samples, 3 coefficients$",
-    ),
-    (
         "integral-unbounded",
         {"name": "f", "type": "integral", "integrand": "k", "variables": ["z"]},
         None,
         (K_OF_Z,),
         r"(?m)^integral 'f': 'z' needs a finite range$",
-    ),
-    (
-        "derivative-order-0",
-        {"name": "f", "type": "derivative", "function": "k", "x": "z", "order": 0},
-        {"z": 0.5},
-        (K_OF_Z,),
-        r"(?m)^derivative 'f': order must be 1, 2 or 3$",
-    ),
-    (
-        "derivative-order-4",
-        {"name": "f", "type": "derivative", "function": "k", "x": "z", "order": 4},
-        {"z": 0.5},
-        (K_OF_Z,),
-        r"(?m)^derivative 'f': order must be 1, 2 or 3$",
     ),
     (
         "quintic-spline-two-knots",
@@ -636,10 +580,101 @@ def test_function_model_errors(
         _nll(doc)
 
 
-def test_interpolation_unknown_code_name_is_an_hs3jax_error() -> None:
-    doc = _mean_of({**I0D, "interpolationCodes": ["bogus"]}, {"al": 0.3})
-    with _raises(ModelError, r"^'f': unknown interpolation 'bogus'; known: "):
-        _nll(doc)
+DERIVATIVE = {"name": "f", "type": "derivative", "function": "k", "x": "z"}
+
+# (id, function, parameters, other functions, JSON path in the function, message)
+FUNCTION_DOCUMENT_ERRORS = [
+    (
+        "i0d-lengths",
+        {**I0D, "high": [1.1, 1.2]},
+        {"al": 0.3},
+        (),
+        "high",
+        "interpolation0d 'f': vars, high and low differ in length; expected 1 entries",
+    ),
+    (
+        "i0d-code-count",
+        {**I0D, "interpolationCodes": [0, 1]},
+        {"al": 0.3},
+        (),
+        "interpolationCodes",
+        "'f': 2 interpolation codes for 1 parameters",
+    ),
+    (
+        "i0d-code-7",
+        {**I0D, "interpolationCodes": [7]},
+        {"al": 0.3},
+        (),
+        "interpolationCodes",
+        "'f': unsupported interpolation code 7",
+    ),
+    (
+        "i0d-code-name",
+        {**I0D, "interpolationCodes": ["bogus"]},
+        {"al": 0.3},
+        (),
+        "interpolationCodes",
+        "'f': unknown interpolation 'bogus'; known: ",
+    ),
+    (
+        "piecewise-lengths",
+        {**PIECEWISE, "low": []},
+        PIECEWISE_PARS,
+        (),
+        "low",
+        "interpolation 'f': vars, high and low differ in length; expected 1 entries",
+    ),
+    (
+        "piecewise-code-9",
+        {**PIECEWISE, "interpolationCodes": [9]},
+        PIECEWISE_PARS,
+        (),
+        "interpolationCodes",
+        "'f': unsupported interpolation code 9",
+    ),
+    (
+        "weighted-sum",
+        {"name": "f", "type": "weighted_sum", "samples": ["s1", "s2"], "coefficients": [1, 2, 3]},
+        {"s1": 1.0, "s2": 2.0},
+        (),
+        "coefficients",
+        "weighted_sum 'f': 2 samples, 3 coefficients; expected 2 or 1 coefficients",
+    ),
+    (
+        "derivative-order-0",
+        {**DERIVATIVE, "order": 0},
+        {"z": 0.5},
+        (K_OF_Z,),
+        "order",
+        "derivative 'f': order must be 1, 2 or 3; expected 1, 2 or 3; found 0",
+    ),
+    (
+        "derivative-order-4",
+        {**DERIVATIVE, "order": 4},
+        {"z": 0.5},
+        (K_OF_Z,),
+        "order",
+        "derivative 'f': order must be 1, 2 or 3; expected 1, 2 or 3; found 4",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("function", "pars", "extra", "path", "message"),
+    [case[1:] for case in FUNCTION_DOCUMENT_ERRORS],
+    ids=[case[0] for case in FUNCTION_DOCUMENT_ERRORS],
+)
+def test_function_document_errors(
+    function: dict[str, Any],
+    pars: dict[str, float] | None,
+    extra: Any,
+    path: str,
+    message: str,
+) -> None:
+    """Malformed static fields of function nodes are reported at load, with the JSON path."""
+    where = rf"at \$\.functions\[{len(extra)}\]\.{path}: "
+    with _raises(DocumentError, where + re.escape(message)):
+        hs3jax.load(_mean_of(function, pars, *extra))
 
 
 @pytest.mark.parametrize(

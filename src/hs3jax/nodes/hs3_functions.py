@@ -21,7 +21,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from hs3jax.density import Scope, gauss_legendre, tensor_grid
-from hs3jax.errors import ModelError
+from hs3jax.errors import DocumentError, ModelError
 from hs3jax.nodes.binned import HistogramData
 from hs3jax.nodes.histfactory.dist import interpolation_code
 from hs3jax.nodes.histfactory.interpolation import (
@@ -73,6 +73,29 @@ def _codes(raw: Sequence[Any] | None, n: int, table: dict[int, str], name: str) 
     return out
 
 
+def _check_interpolation(
+    node: Interpolation0D | PiecewiseInterpolation, table: dict[int, str]
+) -> None:
+    """At load: ``high`` and ``low`` have one entry per entry of ``vars``, and the codes are
+    known (one per entry, or none)."""
+    n = len(node.vars)
+    for field in ("high", "low"):
+        found = len(getattr(node, field))
+        if found != n:
+            raise DocumentError(
+                f"{node.type} {node.name!r}: vars, high and low differ in length",
+                path=(field,),
+                expected=f"{n} entries, one per entry of 'vars'",
+                found=found,
+            )
+    try:
+        _codes(node.interpolationCodes, n, table, node.name)
+    except ModelError as err:
+        raise DocumentError(
+            str(err), path=("interpolationCodes",), found=node.interpolationCodes
+        ) from None
+
+
 def _apply(code: str, total: jax.Array, alpha: jax.Array, lo: Any, nom: Any, hi: Any) -> jax.Array:
     """One step of ROOT's ``flexibleInterpSingle``: add a shift or multiply by a factor."""
     lo, nom, hi = (jnp.asarray(v, dtype=jnp.float64) for v in (lo, nom, hi))
@@ -99,11 +122,11 @@ class Interpolation0D(Function):
     low: list[float]
     interpolationCodes: list[Any] | None = None
 
+    def check(self) -> None:
+        _check_interpolation(self, _FLEXIBLE)
+
     def evaluate(self, scope: Scope) -> jax.Array:
-        n = len(self.vars)
-        if len(self.high) != n or len(self.low) != n:
-            raise ModelError(f"interpolation0d {self.name!r}: vars, high and low differ in length")
-        codes = _codes(self.interpolationCodes, n, _FLEXIBLE, self.name)
+        codes = _codes(self.interpolationCodes, len(self.vars), _FLEXIBLE, self.name)
         total = jnp.asarray(self.nom, dtype=jnp.float64)
         for var, lo, hi, code in zip(self.vars, self.low, self.high, codes, strict=True):
             total = _apply(code, total, scope.value(var), lo, self.nom, hi)
@@ -129,11 +152,11 @@ class PiecewiseInterpolation(Function):
     interpolationCodes: list[Any] | None = None
     positiveDefinite: bool | None = None
 
+    def check(self) -> None:
+        _check_interpolation(self, _PIECEWISE)
+
     def evaluate(self, scope: Scope) -> jax.Array:
-        n = len(self.vars)
-        if len(self.high) != n or len(self.low) != n:
-            raise ModelError(f"interpolation {self.name!r}: vars, high and low differ in length")
-        codes = _codes(self.interpolationCodes, n, _PIECEWISE, self.name)
+        codes = _codes(self.interpolationCodes, len(self.vars), _PIECEWISE, self.name)
         nominal = scope.value(self.nom)
         total = nominal
         for var, lo, hi, code in zip(self.vars, self.low, self.high, codes, strict=True):
@@ -344,15 +367,21 @@ class WeightedSumFunction(Function):
     samples: Refs
     coefficients: Refs
 
+    def check(self) -> None:
+        n, k = len(self.samples), len(self.coefficients)
+        if k not in (n, n - 1):
+            raise DocumentError(
+                f"weighted_sum {self.name!r}: {n} samples, {k} coefficients",
+                path=("coefficients",),
+                expected=f"{n} or {n - 1} coefficients (one per sample, or one fewer)",
+                found=k,
+            )
+
     def evaluate(self, scope: Scope) -> jax.Array:
         funcs = [scope.value(s) for s in self.samples]
         coefs = [scope.value(c) for c in self.coefficients]
         if len(coefs) == len(funcs) - 1:
             coefs.append(1.0 - sum(coefs[1:], coefs[0]) if coefs else jnp.ones(()))
-        elif len(coefs) != len(funcs):
-            raise ModelError(
-                f"weighted_sum {self.name!r}: {len(funcs)} samples, {len(coefs)} coefficients"
-            )
         terms = [c * f for c, f in zip(coefs, funcs, strict=True)]
         return sum(terms[1:], terms[0])
 
@@ -434,9 +463,16 @@ class DerivativeFunction(Function):
     eps: float | None = None
     normalization: list[str] | None = None
 
-    def evaluate(self, scope: Scope) -> jax.Array:
+    def check(self) -> None:
         if not 1 <= self.order <= 3:
-            raise ModelError(f"derivative {self.name!r}: order must be 1, 2 or 3")
+            raise DocumentError(
+                f"derivative {self.name!r}: order must be 1, 2 or 3",
+                path=("order",),
+                expected="1, 2 or 3",
+                found=self.order,
+            )
+
+    def evaluate(self, scope: Scope) -> jax.Array:
         x = str(self.x)
         name = str(self.function)
         x0 = scope.value(x)
