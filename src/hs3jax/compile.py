@@ -174,7 +174,8 @@ def _conventions(doc: Document) -> dict[str, Any]:
 
 BINNED_MODES = ("bin_centres", "integrated")
 
-# structure fingerprint -> (nll_fn, expected_fn, density_fn); a bounded memo, like a compile cache
+# structure fingerprint -> (nll_fn, expected_fn, density_fn, asimov_events_fn,
+# constraint_nll_fn, event_terms); a bounded memo, like a compile cache
 _PROGRAMS: dict[str, tuple[Any, Any, Any, Any, Any, Any]] = {}
 _PROGRAMS_MAX = 64
 
