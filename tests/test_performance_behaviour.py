@@ -337,10 +337,16 @@ def _event_split_doc() -> dict[str, Any]:
     return doc
 
 
-def test_event_split_hessian_equals_jax_hessian() -> None:
+@pytest.mark.parametrize("elements", [None, 1], ids=["one-step", "member-by-member"])
+def test_event_split_hessian_equals_jax_hessian(
+    elements: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hs3jax.term_groups
     from hs3jax.infer.hessian import event_split_hessian
     from hs3jax.infer.minimize import objective
 
+    if elements is not None:  # one member per lax.map step
+        monkeypatch.setattr(hs3jax.term_groups, "_HESSIAN_ELEMENTS", elements)
     model = hs3jax.load(_event_split_doc()).model()
     terms = model.event_terms
     assert terms is not None
@@ -363,6 +369,15 @@ def test_event_split_hessian_equals_jax_hessian() -> None:
         np.testing.assert_allclose(
             np.asarray(obj.hessian(pars, model.data, model.inputs)), np.asarray(full), rtol=1e-11
         )
+
+
+def test_members_per_hessian_step_divide_the_members() -> None:
+    from hs3jax.term_groups import _divisor_batch
+
+    assert _divisor_batch(100, 93) == 50  # no remainder step (a second program copy)
+    assert _divisor_batch(30, 1000) == 30
+    assert _divisor_batch(30, 0) == 1
+    assert _divisor_batch(31, 16) == 16  # a prime: its divisors are too small, keep the target
 
 
 # -- Hessian in blocks; Asimov global observables from the constraint terms -----------------
