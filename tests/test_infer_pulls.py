@@ -4,6 +4,7 @@ pulls by)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -11,11 +12,13 @@ import pytest
 
 import hs3jax
 from conftest import DATA
+from hs3jax.errors import ModelError
 from hs3jax.infer import fit, ranking
 from hs3jax.infer.pulls import prefit_widths, pulls
 
 SIMPLE = DATA / "pyhf" / "simple.json"
 MULTI = DATA / "pyhf" / "multichannel_all_modifiers.json"
+UNBINNED = DATA / "unbinned" / "mixture_1ch_1000ev.json"
 
 
 def test_prefit_widths_by_hand_on_the_simple_model() -> None:
@@ -116,3 +119,15 @@ def test_prefit_widths_of_an_unbinned_model_come_from_its_constraint_terms() -> 
     widths = dict(zip(model.parameters, prefit_widths(model), strict=True))
     assert widths["mu"] == np.inf
     assert widths["sigma"] == pytest.approx(0.3, rel=1e-12)
+
+
+def test_prefit_widths_without_separated_constraint_terms() -> None:
+    """A Model built without ``constraint_nll_fn`` (by hand) falls back to the NLL less its
+    main Poisson terms: the same widths on a binned model, and a clear refusal on an unbinned
+    one, whose event terms cannot be subtracted that way."""
+    binned = hs3jax.load(MULTI).model()
+    fallback = dataclasses.replace(binned, constraint_nll_fn=None)
+    np.testing.assert_allclose(prefit_widths(fallback), prefit_widths(binned), rtol=1e-10)
+    unbinned = hs3jax.load(UNBINNED).model()
+    with pytest.raises(ModelError, match="has unbinned data and does not separate them"):
+        prefit_widths(dataclasses.replace(unbinned, constraint_nll_fn=None))

@@ -98,6 +98,14 @@ class TermGroup:
         out.append(jnp.where(pad, 0.0, weights[table]))
         return tuple(out)
 
+    def _member_inputs(
+        self, values: jax.Array, events: Sequence[Mapping[str, jax.Array]]
+    ) -> tuple[jax.Array, tuple[jax.Array, ...], jax.Array]:
+        """The arguments of :meth:`_member` stacked over the members: their values, their
+        observables' event columns and their weights."""
+        *columns, weights = self.events_table(events)
+        return values[self.gather], tuple(columns), weights
+
     def _member(self, make_scope: Callable[..., Any]) -> Callable[..., jax.Array]:
         """``(θ_k, points_k, w_k) -> ln L_k``: one member's Σ_i w_i ln p(x_i | θ_k) (minus
         ν − W ln ν, ROOT's extended term, for extended densities)."""
@@ -132,9 +140,7 @@ class TermGroup:
         ``make_scope(values, index, nodes, observables, ranges, binnings, domains)`` builds the
         evaluation scope (:class:`hs3jax.density.Scope`).
         """
-        *columns, weights = self.events_table(events)
-        member = self._member(make_scope)
-        per_member = jax.vmap(member)(values[self.gather], tuple(columns), weights)
+        per_member = jax.vmap(self._member(make_scope))(*self._member_inputs(values, events))
         return jnp.sum(per_member)
 
     def member_hessians(
@@ -147,15 +153,11 @@ class TermGroup:
         ``values[gather[k]]``; K directions through the events instead of one per parameter.
         Members are taken a few at a time, so that K tangents of their events stay near
         :data:`_HESSIAN_ELEMENTS` floats."""
-        *columns, weights = self.events_table(events)
+        inputs = self._member_inputs(values, events)
         hessian = jax.hessian(self._member(make_scope))
-        width = max(1, int(weights.shape[1]) * max(1, self.gather.shape[1]))
+        width = max(1, int(inputs[2].shape[1]) * max(1, self.gather.shape[1]))
         batch = _divisor_batch(len(self.members), _HESSIAN_ELEMENTS // width)
-        blocks: jax.Array = jax.lax.map(
-            lambda args: hessian(*args),
-            (values[self.gather], tuple(columns), weights),
-            batch_size=batch,
-        )
+        blocks: jax.Array = jax.lax.map(lambda args: hessian(*args), inputs, batch_size=batch)
         return blocks
 
 

@@ -110,11 +110,7 @@ class MixtureResolutionModel(ResolutionModel):
         self, scope: Scope, t: jax.Array, tau: jax.Array, flipped: bool = False
     ) -> jax.Array:
         # n − 1 fractions, or n weights (summing to 1 by the HS3 draft) divided by their sum
-        weights = _fractions(
-            [scope.value(c) for c in self.coefficients],
-            len(self.summands),
-            f"{self.type} {self.name!r}",
-        )
+        weights = _fractions(self, len(self.summands), scope)
         terms = []
         for name, w in zip(self.summands, weights, strict=True):
             model = scope.nodes[name]
@@ -184,25 +180,24 @@ class DecayDist(Distribution):
         node = scope.nodes[self.resolutionModel]
         if isinstance(node, MixtureModel):
             parts = [normalised(self._resolution(n, scope)) for n in node.summands]
-            fractions = _fractions(
-                [scope.value(c) for c in node.coefficients],
-                len(parts),
-                f"{node.type} {node.name!r}",
-            )
+            fractions = _fractions(node, len(parts), scope)
             terms = [p + jnp.log(f) for p, f in zip(parts, fractions, strict=True)]
             return logsumexp(jnp.stack(jnp.broadcast_arrays(*terms)), axis=0)
         return normalised(self._resolution(self.resolutionModel, scope))
 
 
-def _fractions(coefficients: list[jax.Array], n: int, owner: str) -> list[jax.Array]:
-    """n − 1 fractions and the remainder, or n coefficients divided by their sum (``owner``:
-    the mixture node's type and name, for the error message)."""
+def _fractions(
+    mixture: MixtureResolutionModel | MixtureModel, n: int, scope: Scope
+) -> list[jax.Array]:
+    """The weights of the ``n`` parts of ``mixture``: its n − 1 coefficients (fractions) and
+    the remainder, or its n coefficients divided by their sum."""
+    coefficients = [scope.value(c) for c in mixture.coefficients]
     if len(coefficients) == n - 1:
         rest = 1.0 - sum(coefficients[1:], coefficients[0]) if coefficients else jnp.ones(())
         return [*coefficients, jnp.asarray(rest)]
     if len(coefficients) != n:
         raise ModelError(
-            f"{owner}: {n} resolution models with {len(coefficients)} "
+            f"{mixture.type} {mixture.name!r}: {n} resolution models with {len(coefficients)} "
             f"coefficients (expected {n} or {n - 1})"
         )
     total = sum(coefficients[1:], coefficients[0])
