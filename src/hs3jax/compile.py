@@ -175,8 +175,9 @@ def _conventions(doc: Document) -> dict[str, Any]:
 BINNED_MODES = ("bin_centres", "integrated")
 
 # structure fingerprint -> (nll_fn, expected_fn, density_fn, asimov_events_fn,
-# constraint_nll_fn, event_terms); a bounded memo, like a compile cache
-_PROGRAMS: dict[str, tuple[Any, Any, Any, Any, Any, Any]] = {}
+# constraint_nll_fn, event_terms, prepare_fn, prepared_nll_fn); a bounded memo, like a
+# compile cache
+_PROGRAMS: dict[str, tuple[Any, ...]] = {}
 _PROGRAMS_MAX = 64
 
 
@@ -442,11 +443,19 @@ def compile_model(
             vec = jnp.concatenate([vec, out])
         return vec
 
-    def log_constraints(vec: jax.Array, aux: jax.Array, inputs: Any) -> jax.Array:
+    def prepare_fn(inputs: Any) -> Any:
+        # the functions of the templates alone, computed once per template set
+        if hf_program is None:
+            return {}
+        return {"histfactory": hf_program.prepare(inputs["histfactory"])}
+
+    def log_constraints(vec: jax.Array, aux: jax.Array, prepared: Any) -> jax.Array:
         # every term that holds a global observable (the auxiliary measurements)
         total = jnp.zeros((), dtype=jnp.float64)
         if hf_program is not None:
-            total = total + hf_program.log_constraints(vec, aux[n_explicit:], inputs["histfactory"])
+            total = total + hf_program.log_constraints(
+                vec, aux[n_explicit:], prepared["histfactory"]
+            )
         if scope_constraints:
             scope = Scope(vec, resolved, all_nodes, {}, ranges, binnings, named_domains)
             for cname in scope_constraints:
@@ -461,7 +470,7 @@ def compile_model(
         return total
 
     def constraint_nll_fn(pars: jax.Array, aux: jax.Array, inputs: Any) -> jax.Array:
-        return -log_constraints(value_vector(pars, aux), aux, inputs)
+        return -log_constraints(value_vector(pars, aux), aux, prepare_fn(inputs))
 
     # the values the grouped event terms read, and the groups reading them from that sub-vector
     event_values = np.unique(
@@ -480,11 +489,11 @@ def compile_model(
             )
         return events
 
-    def log_rest(vec: jax.Array, aux: jax.Array, data: Any, inputs: Any) -> jax.Array:
+    def log_rest(vec: jax.Array, aux: jax.Array, data: Any, prepared: Any) -> jax.Array:
         # every term but the grouped event terms
-        total = log_constraints(vec, aux, inputs)
+        total = log_constraints(vec, aux, prepared)
         if hf_program is not None:
-            expected_main = hf_program.expected(vec, inputs["histfactory"])
+            expected_main = hf_program.expected(vec, prepared["histfactory"])
             total = total + hf_program.log_poisson(expected_main, data["main"])
         events = events_of(data)
         for term, points in ((density_terms[k], events[k]) for k in single_terms):
@@ -528,20 +537,23 @@ def compile_model(
             hessian = hessian.at[at[:, :, None], at[:, None, :]].add(-blocks)
         return hessian
 
-    def rest_fn(pars: jax.Array, data: Any, inputs: Any) -> jax.Array:
+    def rest_fn(pars: jax.Array, data: Any, prepared: Any) -> jax.Array:
         aux = data["aux"]
-        return -log_rest(value_vector(pars, aux), aux, data, inputs)
+        return -log_rest(value_vector(pars, aux), aux, data, prepared)
 
     def event_values_fn(pars: jax.Array, aux: jax.Array) -> jax.Array:
         return value_vector(pars, aux)[event_values]
 
-    def nll_fn(pars: jax.Array, data: Any, inputs: Any) -> jax.Array:
+    def prepared_nll_fn(pars: jax.Array, data: Any, prepared: Any) -> jax.Array:
         aux = data["aux"]
         vec = value_vector(pars, aux)
-        rest = -log_rest(vec, aux, data, inputs)
+        rest = -log_rest(vec, aux, data, prepared)
         if not local_groups:
             return rest
         return rest + events_nll_fn(vec[event_values], events_of(data))
+
+    def nll_fn(pars: jax.Array, data: Any, inputs: Any) -> jax.Array:
+        return prepared_nll_fn(pars, data, prepare_fn(inputs))
 
     observable_ranges = dict(ranges)
     for datum in doc.data:
@@ -595,7 +607,8 @@ def compile_model(
         if hf_program is None:
             return jnp.zeros(0, dtype=jnp.float64)
         aux = jnp.asarray(np.concatenate([_glob_values(doc, explicit_globals), hf_aux]))
-        return hf_program.expected(value_vector(pars, aux), inputs["histfactory"])
+        prepared = hf_program.prepare(inputs["histfactory"])
+        return hf_program.expected(value_vector(pars, aux), prepared)
 
     # models of one structure (a new signal patch changes templates, not structure) share one
     # set of functions, so JAX's compilation cache serves them all
@@ -635,10 +648,26 @@ def compile_model(
         if local_groups
         else None
     )
-    programs = (nll_fn, expected_fn, density_fn, asimov_events_fn, constraint_nll_fn, split)
-    nll_fn, expected_fn, density_fn, asimov_events_fn, constraint_nll_fn, split = (
-        _PROGRAMS.setdefault(key, programs)
+    programs = (
+        nll_fn,
+        expected_fn,
+        density_fn,
+        asimov_events_fn,
+        constraint_nll_fn,
+        split,
+        prepare_fn,
+        prepared_nll_fn,
     )
+    (
+        nll_fn,
+        expected_fn,
+        density_fn,
+        asimov_events_fn,
+        constraint_nll_fn,
+        split,
+        prepare_fn,
+        prepared_nll_fn,
+    ) = _PROGRAMS.setdefault(key, programs)
     while len(_PROGRAMS) > _PROGRAMS_MAX:
         _PROGRAMS.pop(next(iter(_PROGRAMS)))
 
@@ -702,6 +731,8 @@ def compile_model(
             asimov_events_fn=asimov_events_fn if density_terms else None,
             constraint_nll_fn=constraint_nll_fn,
             event_terms=split,
+            prepare_fn=prepare_fn,
+            prepared_nll_fn=prepared_nll_fn,
         )
 
 

@@ -25,6 +25,14 @@ Pytree = Any
 Pars = jax.Array | np.ndarray | Sequence[float] | Mapping[str, float]
 
 
+def _identity(inputs: Pytree) -> Pytree:
+    return inputs
+
+
+def _unprepared(pars: jax.Array, data: Pytree, prepared: Pytree) -> jax.Array:
+    raise AssertionError("replaced by Model.nll_fn in Model.__post_init__")  # pragma: no cover
+
+
 @dataclass(frozen=True, eq=False)
 class EventTerms:
     """−ln L split where unbinned channels of one structure are evaluated together:
@@ -37,7 +45,8 @@ class EventTerms:
     at the cost of a few directions through the events instead of one per parameter.
 
     Attributes:
-        rest_fn: ``(pars, data, inputs) -> rest``, every other term of −ln L.
+        rest_fn: ``(pars, data, prepared) -> rest``, every other term of −ln L, for the
+            inputs through :attr:`Model.prepare_fn`.
         values_fn: ``(pars, aux) -> v``, the ``(m,)`` values the event terms read.
         nll_fn: ``(v, events) -> events part of −ln L``.
         hessian_fn: ``(v, events) -> (m, m)`` Hessian of ``nll_fn`` in ``v``.
@@ -73,6 +82,12 @@ class Model:
             off its derivatives); None where a model does not separate it.
         event_terms: the split of −ln L for models with unbinned channels of one structure
             (:class:`EventTerms`), which the fits' Hessian uses; None otherwise.
+        prepare_fn: ``inputs -> prepared``, the functions of the templates alone that −ln L
+            reads (interpolation coefficients, ...): pure and differentiable.
+        prepared_nll_fn: ``(pars, data, prepared) -> −ln L`` with
+            ``nll_fn(p, d, i) == prepared_nll_fn(p, d, prepare_fn(i))``: what fits and
+            repeated evaluations at fixed templates use, so the templates' share of the work
+            is done once instead of at every parameter point.
     """
 
     name: str
@@ -100,10 +115,18 @@ class Model:
         default=None, repr=False
     )
     event_terms: EventTerms | None = field(default=None, repr=False)
+    prepare_fn: Callable[[Pytree], Pytree] = field(default=_identity, repr=False)
+    prepared_nll_fn: Callable[[jax.Array, Pytree, Pytree], jax.Array] = field(
+        default=_unprepared, repr=False
+    )
     _jit_nll: Callable[..., jax.Array] = field(init=False, repr=False)
     _jit_expected: Callable[..., jax.Array] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        if self.prepared_nll_fn is _unprepared:
+            if self.prepare_fn is not _identity:
+                raise ModelError("a Model with a prepare_fn needs its prepared_nll_fn")
+            object.__setattr__(self, "prepared_nll_fn", self.nll_fn)
         object.__setattr__(self, "_jit_nll", _jitted(self.nll_fn))
         object.__setattr__(self, "_jit_expected", _jitted(self.expected_fn))
 
@@ -152,11 +175,25 @@ class Model:
         ``inputs``: model inputs like :attr:`inputs` (default: the document's templates).
         """
         with jax.enable_x64(True):
-            return self._jit_nll(
-                self.vector(pars),
-                self.data if data is None else data,
-                self.inputs if inputs is None else inputs,
-            )
+            data = self.data if data is None else data
+            if inputs is None:
+                # the model's own templates: their share of the work done once
+                nll = _jitted(self.prepared_nll_fn)
+                out: jax.Array = nll(self.vector(pars), data, self.prepared_inputs())
+                return out
+            return self._jit_nll(self.vector(pars), data, inputs)
+
+    def prepared_inputs(self, inputs: Pytree = None) -> Pytree:
+        """``prepare_fn(inputs)``, what :attr:`prepared_nll_fn` takes (jitted; for the model's
+        own :attr:`inputs` computed once and kept)."""
+        with jax.enable_x64(True):
+            if inputs is not None:
+                return _jitted(self.prepare_fn)(inputs)
+            cached = self.__dict__.get("_prepared")
+            if cached is None:
+                cached = _jitted(self.prepare_fn)(self.inputs)
+                object.__setattr__(self, "_prepared", cached)
+            return cached
 
     def logpdf(
         self, pars: Pars | None = None, data: Pytree = None, inputs: Pytree = None

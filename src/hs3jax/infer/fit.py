@@ -119,7 +119,8 @@ def result_from_minimum(
     cov = np.zeros((n, n))
     if hessian and len(free):
         with jax.enable_x64(True):
-            full = np.asarray(objective(model).hessian(minimum.x, data, inputs))
+            obj = objective(model)
+            full = np.asarray(obj.hessian(minimum.x, data, obj.prepare(inputs)))
         h = full[np.ix_(free, free)]
         h = 0.5 * (h + h.T)
         try:

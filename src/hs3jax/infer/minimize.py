@@ -82,25 +82,29 @@ class Objective:
 
     Compiled once per model: the free parameters of a fit are selected on the host, so fits
     with different fixed parameters, data, Asimov data, toys or templates reuse one program.
+    The derivatives take the templates through :attr:`prepare` (``Model.prepare_fn``), once
+    per fit instead of at every step.
 
     Attributes:
         model: the model.
-        value_and_grad: ``(pars, data, inputs) -> (nll, ∇nll)``.
-        hessian: ``(pars, data, inputs) -> ∇²nll``.
-        value_grad_hessian: ``(pars, data, inputs) -> (nll, ∇nll, ∇²nll)`` as one program
+        prepare: ``inputs -> prepared``, jitted.
+        value_and_grad: ``(pars, data, prepared) -> (nll, ∇nll)``.
+        hessian: ``(pars, data, prepared) -> ∇²nll``.
+        value_grad_hessian: ``(pars, data, prepared) -> (nll, ∇nll, ∇²nll)`` as one program
             (models of at most :data:`FUSED_MAX_PARAMETERS` parameters), else None.
     """
 
     model: Model
+    prepare: Callable[[Pytree], Pytree]
     value_and_grad: Callable[..., tuple[jax.Array, jax.Array]]
     hessian: Callable[..., jax.Array]
     value_grad_hessian: Callable[..., tuple[jax.Array, jax.Array, jax.Array]] | None = None
 
 
 _CACHE: weakref.WeakKeyDictionary[Model, Objective] = weakref.WeakKeyDictionary()
-# jitted derivatives per pure NLL function: models of one structure share ``nll_fn``
+# jitted derivatives per pure NLL function: models of one structure share ``prepared_nll_fn``
 # (hs3jax.compile), so refits of a patched or rebuilt model reuse the compiled programs
-_DERIVATIVES: weakref.WeakKeyDictionary[Callable[..., Any], tuple[Any, Any, Any]] = (
+_DERIVATIVES: weakref.WeakKeyDictionary[Callable[..., Any], tuple[Any, Any, Any, Any]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -108,28 +112,31 @@ _DERIVATIVES: weakref.WeakKeyDictionary[Callable[..., Any], tuple[Any, Any, Any]
 def objective(model: Model) -> Objective:
     """The (cached) :class:`Objective` of ``model``."""
     if model not in _CACHE:
-        derivatives = _DERIVATIVES.get(model.nll_fn)
+        nll = model.prepared_nll_fn
+        derivatives = _DERIVATIVES.get(nll)
         if derivatives is None:
             n = len(model.parameters)
-            value_and_grad = jax.jit(jax.value_and_grad(model.nll_fn))
+            prepare = jax.jit(model.prepare_fn)
+            value_and_grad = jax.jit(jax.value_and_grad(nll))
             if model.event_terms is not None:
                 # unbinned channels: the Hessian through the per-channel values (a few
                 # directions through the events), evaluated only where a step was accepted
                 batch = hessian_batch(n, model.inputs)
                 split = event_split_hessian(model.event_terms, batch)
-                derivatives = (value_and_grad, jax.jit(split), None)
+                derivatives = (prepare, value_and_grad, jax.jit(split), None)
             elif n <= FUSED_MAX_PARAMETERS:
-                fused = jax.jit(value_grad_hessian(model.nll_fn))
+                fused = jax.jit(value_grad_hessian(nll))
 
-                def hessian(pars: Any, data: Pytree, inputs: Pytree) -> jax.Array:
-                    matrix: jax.Array = fused(pars, data, inputs)[2]
+                def hessian(pars: Any, data: Pytree, prepared: Pytree) -> jax.Array:
+                    matrix: jax.Array = fused(pars, data, prepared)[2]
                     return matrix
 
-                derivatives = (value_and_grad, hessian, fused)
+                derivatives = (prepare, value_and_grad, hessian, fused)
             else:
                 batch = hessian_batch(n, model.inputs)
-                derivatives = (value_and_grad, jax.jit(blocked_hessian(model.nll_fn, batch)), None)
-            _DERIVATIVES[model.nll_fn] = derivatives
+                hessian_fn = jax.jit(blocked_hessian(nll, batch))
+                derivatives = (prepare, value_and_grad, hessian_fn, None)
+            _DERIVATIVES[nll] = derivatives
         _CACHE[model] = Objective(model, *derivatives)
     return _CACHE[model]
 
@@ -162,13 +169,13 @@ _AHEAD: weakref.WeakKeyDictionary[Callable[..., Any], set[Any]] = weakref.WeakKe
 
 
 def _compile_ahead(
-    hessian: Callable[..., Any], x: np.ndarray, data: Pytree, inputs: Pytree
+    hessian: Callable[..., Any], x: np.ndarray, data: Pytree, prepared: Pytree
 ) -> threading.Thread | None:
     """Compile the Hessian program in a background thread while the minimiser runs (and the
     value-and-gradient program compiles) on this one; the Newton polish joins it before its
     first Hessian, which then finds the executable in JAX's cache. XLA compiles without the
     GIL, so on a first fit the two compilations overlap. An error is left to the later call."""
-    leaves, tree = jax.tree_util.tree_flatten((x, data, inputs))
+    leaves, tree = jax.tree_util.tree_flatten((x, data, prepared))
     signature = (
         tree,
         tuple((np.shape(v), v.dtype if hasattr(v, "dtype") else np.result_type(v)) for v in leaves),
@@ -181,7 +188,7 @@ def _compile_ahead(
     def compile_hessian() -> None:
         try:
             with jax.enable_x64(True):
-                hessian.lower(x, data, inputs).compile()  # type: ignore[attr-defined]
+                hessian.lower(x, data, prepared).compile()  # type: ignore[attr-defined]
         except Exception:  # the same call in the main thread reports it
             seen.discard(signature)
 
@@ -200,10 +207,11 @@ class _Counted:
         base: np.ndarray,
         free: np.ndarray,
         data: Pytree,
-        inputs: Pytree,
+        prepared: Pytree,
         pending: threading.Thread | None = None,
     ) -> None:
-        self.obj, self.base, self.free, self.data, self.inputs = obj, base, free, data, inputs
+        self.obj, self.base, self.free, self.data = obj, base, free, data
+        self.prepared = prepared
         self.pending = pending
         self.n_calls = 0
 
@@ -221,14 +229,14 @@ class _Counted:
 
     def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         self.n_calls += 1
-        fv, gv, _ = self._host(*self.obj.value_and_grad(self.full(x), self.data, self.inputs))
+        fv, gv, _ = self._host(*self.obj.value_and_grad(self.full(x), self.data, self.prepared))
         return fv, gv
 
     def hessian(self, x: np.ndarray) -> np.ndarray:
         if self.pending is not None:
             self.pending.join()
             self.pending = None
-        h = np.asarray(self.obj.hessian(self.full(x), self.data, self.inputs))
+        h = np.asarray(self.obj.hessian(self.full(x), self.data, self.prepared))
         sub: np.ndarray = h[np.ix_(self.free, self.free)]
         return sub
 
@@ -240,7 +248,7 @@ class _Counted:
             f, g = self(x)
             return f, g, None
         self.n_calls += 1
-        fv, gv, hv = fused(self.full(x), self.data, self.inputs)
+        fv, gv, hv = fused(self.full(x), self.data, self.prepared)
         f, g, finite = self._host(fv, gv)
         return f, g, np.asarray(hv)[np.ix_(self.free, self.free)] if finite else None
 
@@ -393,10 +401,11 @@ def minimize(
         lo, hi = bounds[:, 0], bounds[:, 1]
         x0 = np.clip(full0[free], lo, hi)
         obj = objective(model)
+        prepared = obj.prepare(inputs)
         # the fused program of a small model is the Hessian's: nothing to compile ahead
         ahead = len(x0) and obj.value_grad_hessian is None
-        pending = _compile_ahead(obj.hessian, full0, data, inputs) if ahead else None
-        fun = _Counted(obj, full0, free, data, inputs, pending)
+        pending = _compile_ahead(obj.hessian, full0, data, prepared) if ahead else None
+        fun = _Counted(obj, full0, free, data, prepared, pending)
         if len(x0) == 0:
             f0, _ = fun(x0)
             if f0 >= 1e300:

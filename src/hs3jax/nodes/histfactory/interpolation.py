@@ -35,48 +35,78 @@ __all__ = [
     "additive_basis",
     "additive_coefficients",
     "additive_shift",
+    "additive_shift_of",
+    "additive_terms",
     "multiplicative_factor",
     "relative_factor",
+    "relative_factor_of",
+    "relative_terms",
+    "relative_variations",
 ]
 
 ADDITIVE = frozenset({"0", "2", "pyhf2", "4"})
 MULTIPLICATIVE = frozenset({"1", "5", "6"})
 
 
-def _poly6_shift(alpha: jax.Array, lo: jax.Array, nom: jax.Array, hi: jax.Array) -> jax.Array:
-    """Code 4 (pyhf code4p): x (S + x A (15 − 10x² + 3x⁴)) inside, linear outside."""
+def _poly6_terms(lo: jax.Array, nom: jax.Array, hi: jax.Array) -> tuple[jax.Array, ...]:
     up = hi - nom
     down = nom - lo
-    s = 0.5 * (up + down)
-    a = 0.0625 * (up - down)
+    return up, down, 0.5 * (up + down), 0.0625 * (up - down)
+
+
+def _poly6_shift(alpha: jax.Array, terms: tuple[jax.Array, ...]) -> jax.Array:
+    """Code 4 (pyhf code4p): x (S + x A (15 − 10x² + 3x⁴)) inside, linear outside."""
+    up, down, s, a = terms
     x = jnp.clip(alpha, -1.0, 1.0)
     x2 = x * x
     inside = x * (s + x * a * (15.0 + x2 * (-10.0 + 3.0 * x2)))
     return jnp.where(alpha >= 1.0, alpha * up, jnp.where(alpha <= -1.0, alpha * down, inside))
 
 
+def additive_terms(
+    code: str, lo: jax.Array, nom: jax.Array, hi: jax.Array
+) -> tuple[jax.Array, ...]:
+    """The functions of the templates alone that :func:`additive_shift_of` reads (computed
+    once per template set, not at every parameter point)."""
+    if code == "0":
+        return hi - nom, nom - lo
+    if code == "2":
+        return 0.5 * (hi + lo) - nom, 0.5 * (hi - lo), hi, lo, nom
+    if code == "pyhf2":
+        return 0.5 * (hi + lo) - nom, 0.5 * (hi - lo)
+    if code == "4":
+        return _poly6_terms(lo, nom, hi)
+    raise ValueError(f"interpolation code {code!r} is not additive")
+
+
+def additive_shift_of(code: str, alpha: jax.Array, terms: tuple[jax.Array, ...]) -> jax.Array:
+    """The additive shift δ(α) of an additive ``code`` from its :func:`additive_terms`
+    (elementwise, broadcasting)."""
+    if code == "0":
+        up, down = terms
+        return jnp.where(alpha > 0, alpha * up, alpha * down)
+    if code in ("2", "pyhf2"):
+        a, b = terms[:2]
+        inside = a * alpha * alpha + b * alpha
+        if code == "2":
+            # ROOT's order of operations ((… + hi) − nom), for the same last digit
+            hi, lo, nom = terms[2:]
+            above = (2.0 * a + b) * (alpha - 1.0) + hi - nom
+            below = (b - 2.0 * a) * (alpha + 1.0) + lo - nom
+            return jnp.where(alpha > 1.0, above, jnp.where(alpha < -1.0, below, inside))
+        above = (b + 2.0 * a) * (alpha - 1.0)
+        below = (b - 2.0 * a) * (alpha + 1.0)
+        return jnp.where(alpha > 1.0, above, jnp.where(alpha >= -1.0, inside, below))
+    if code == "4":
+        return _poly6_shift(alpha, terms)
+    raise ValueError(f"interpolation code {code!r} is not additive")
+
+
 def additive_shift(
     code: str, alpha: jax.Array, lo: jax.Array, nom: jax.Array, hi: jax.Array
 ) -> jax.Array:
     """The additive shift δ(α) of an additive ``code`` (elementwise, broadcasting)."""
-    if code == "0":
-        return jnp.where(alpha > 0, alpha * (hi - nom), alpha * (nom - lo))
-    if code in ("2", "pyhf2"):
-        a = 0.5 * (hi + lo) - nom
-        b = 0.5 * (hi - lo)
-        inside = a * alpha * alpha + b * alpha
-        if code == "2":
-            above = (2.0 * a + b) * (alpha - 1.0) + hi - nom
-            below = (b - 2.0 * a) * (alpha + 1.0) + lo - nom
-        else:
-            above = (b + 2.0 * a) * (alpha - 1.0)
-            below = (b - 2.0 * a) * (alpha + 1.0)
-        if code == "2":
-            return jnp.where(alpha > 1.0, above, jnp.where(alpha < -1.0, below, inside))
-        return jnp.where(alpha > 1.0, above, jnp.where(alpha >= -1.0, inside, below))
-    if code == "4":
-        return _poly6_shift(alpha, lo, nom, hi)
-    raise ValueError(f"interpolation code {code!r} is not additive")
+    return additive_shift_of(code, alpha, additive_terms(code, lo, nom, hi))
 
 
 #: Additive codes written as δ(α) = Σ_b B_b(α) c_b(lo, nom, hi): basis functions of α alone
@@ -133,9 +163,8 @@ def _safe_log(x: jax.Array) -> jax.Array:
     return jnp.log(jnp.where(x > 0, x, 1.0))
 
 
-def _exp_poly6_factor(alpha: jax.Array, lo: jax.Array, hi: jax.Array) -> jax.Array:
-    """Code 5 (pyhf code4) for relative variations lo, hi: exponential outside |α| ≥ 1 and a
-    6th-order polynomial inside whose value and first two derivatives match at |α| = 1."""
+def _exp_poly6_terms(lo: jax.Array, hi: jax.Array) -> tuple[jax.Array, ...]:
+    """Code 5's polynomial coefficients c1..c6 and the logarithms of the variations."""
     log_hi = _safe_log(hi)
     log_lo = _safe_log(lo)
     pow_up = jnp.where(hi > 0, hi, 0.0)
@@ -159,6 +188,13 @@ def _exp_poly6_factor(alpha: jax.Array, lo: jax.Array, hi: jax.Array) -> jax.Arr
     c4 = (24.0 - 12.0 * s0 + 7.0 * a1 - s2) / 8.0
     c5 = (3.0 * a0 - 3.0 * s1 + a2) / 16.0
     c6 = (-16.0 + 8.0 * s0 - 5.0 * a1 + s2) / 16.0
+    return c1, c2, c3, c4, c5, c6, log_hi, log_lo
+
+
+def _exp_poly6_factor(alpha: jax.Array, terms: tuple[jax.Array, ...]) -> jax.Array:
+    """Code 5 (pyhf code4) for relative variations lo, hi: exponential outside |α| ≥ 1 and a
+    6th-order polynomial inside whose value and first two derivatives match at |α| = 1."""
+    c1, c2, c3, c4, c5, c6, log_hi, log_lo = terms
     x = jnp.clip(alpha, -1.0, 1.0)
     inside = 1.0 + x * (c1 + x * (c2 + x * (c3 + x * (c4 + x * (c5 + x * c6)))))
     # one exponential for both tails (the same values and derivatives as two): fewer flops
@@ -167,23 +203,45 @@ def _exp_poly6_factor(alpha: jax.Array, lo: jax.Array, hi: jax.Array) -> jax.Arr
     return jnp.where(jnp.abs(alpha) >= 1.0, outside, inside)
 
 
+def relative_terms(code: str, rel_lo: jax.Array, rel_hi: jax.Array) -> tuple[jax.Array, ...]:
+    """The functions of the relative variations alone that :func:`relative_factor_of` reads."""
+    if code == "1":
+        return _safe_log(rel_hi), _safe_log(rel_lo)
+    if code == "5":
+        return _exp_poly6_terms(rel_lo, rel_hi)
+    if code == "6":
+        return _poly6_terms(rel_lo, jnp.ones_like(rel_lo), rel_hi)
+    raise ValueError(f"interpolation code {code!r} is not multiplicative")
+
+
+def relative_factor_of(code: str, alpha: jax.Array, terms: tuple[jax.Array, ...]) -> jax.Array:
+    """κ(α) of a multiplicative ``code`` from its :func:`relative_terms`."""
+    if code == "1":
+        log_hi, log_lo = terms
+        return jnp.where(alpha >= 0, jnp.exp(alpha * log_hi), jnp.exp(-alpha * log_lo))
+    if code == "5":
+        return _exp_poly6_factor(alpha, terms)
+    if code == "6":
+        return 1.0 + _poly6_shift(alpha, terms)
+    raise ValueError(f"interpolation code {code!r} is not multiplicative")
+
+
+def relative_variations(
+    lo: jax.Array, nom: jax.Array, hi: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """lo/nom and hi/nom (1 where the nominal is zero, whose yield no factor changes)."""
+    safe_nom = jnp.where(nom != 0, nom, 1.0)
+    return lo / safe_nom, hi / safe_nom
+
+
 def multiplicative_factor(
     code: str, alpha: jax.Array, lo: jax.Array, nom: jax.Array, hi: jax.Array
 ) -> jax.Array:
     """The factor κ(α) of a multiplicative ``code`` (elementwise, broadcasting)."""
-    safe_nom = jnp.where(nom != 0, nom, 1.0)
-    return relative_factor(code, alpha, lo / safe_nom, hi / safe_nom)
+    return relative_factor(code, alpha, *relative_variations(lo, nom, hi))
 
 
 def relative_factor(code: str, alpha: jax.Array, rel_lo: jax.Array, rel_hi: jax.Array) -> jax.Array:
     """κ(α) of a multiplicative ``code`` for variations relative to the nominal (normsys's
     ``lo``/``hi`` factors): :func:`multiplicative_factor` with ``nom = 1``, without the division."""
-    if code == "1":
-        return jnp.where(
-            alpha >= 0, jnp.exp(alpha * _safe_log(rel_hi)), jnp.exp(-alpha * _safe_log(rel_lo))
-        )
-    if code == "5":
-        return _exp_poly6_factor(alpha, rel_lo, rel_hi)
-    if code == "6":
-        return 1.0 + _poly6_shift(alpha, rel_lo, jnp.ones_like(rel_lo), rel_hi)
-    raise ValueError(f"interpolation code {code!r} is not multiplicative")
+    return relative_factor_of(code, alpha, relative_terms(code, rel_lo, rel_hi))

@@ -57,9 +57,11 @@ from hs3jax.nodes.histfactory.interpolation import (
     LINEAR_IN_TEMPLATES,
     additive_basis,
     additive_coefficients,
-    additive_shift,
-    multiplicative_factor,
-    relative_factor,
+    additive_shift_of,
+    additive_terms,
+    relative_factor_of,
+    relative_terms,
+    relative_variations,
 )
 
 __all__ = ["HistFactoryProgram", "lower_histfactory"]
@@ -121,11 +123,9 @@ class _InterpGroup:
             return None
         return _DenseLayout(params, targets, pair_param.ravel(), pair_target.ravel())
 
-    def dense_shift(
-        self, alpha: jax.Array, lo: jax.Array, nom: jax.Array, hi: jax.Array
-    ) -> jax.Array:
-        """Σ of the shifts per distinct target, δ_t = Σ_(p,b) B_b(α_p) C[p, b, t], for the
-        distinct parameters' values ``alpha`` and the contributions' templates."""
+    def dense_matrix(self, lo: jax.Array, nom: jax.Array, hi: jax.Array) -> jax.Array:
+        """The coefficients C[(p, b), t] of the dense form for the contributions' templates
+        (a function of the templates alone: computed once per template set)."""
         layout = self.dense
         assert layout is not None
         coefficients = additive_coefficients(self.code, lo, nom, hi)
@@ -135,8 +135,28 @@ class _InterpGroup:
         )
         # repeated (parameter, target) pairs add up, as their shifts do
         matrix = matrix.at[layout.pair_param, :, layout.pair_target].add(coefficients)
-        basis = additive_basis(self.code, alpha)
-        return jnp.einsum("pb,pbt->t", basis, matrix)
+        # (p, b) flattened: the product and its transpose read C as it lies in memory (an
+        # einsum over two axes had XLA copy it twice per call, in two transposed layouts)
+        return matrix.reshape(layout.params.size * n_basis, layout.targets.size)
+
+    def dense_shift(self, alpha: jax.Array, matrix: jax.Array) -> jax.Array:
+        """Σ of the shifts per distinct target, δ_t = Σ_(p,b) B_b(α_p) C[(p, b), t], for the
+        distinct parameters' values ``alpha`` and the :meth:`dense_matrix`."""
+        return jnp.reshape(additive_basis(self.code, alpha), (-1,)) @ matrix
+
+    def prepare(self, lo: jax.Array, nom: jax.Array | None, hi: jax.Array) -> Any:
+        """What the interpolation reads of the templates: the dense matrix, or the code's
+        terms (:func:`additive_terms`, :func:`relative_terms`). ``nom`` None: ``lo`` and
+        ``hi`` are relative to a nominal of 1 (normsys)."""
+        if nom is None:
+            if self.code in ADDITIVE:
+                return additive_terms(self.code, lo, jnp.ones_like(lo), hi)
+            return relative_terms(self.code, lo, hi)
+        if self.dense is not None:
+            return self.dense_matrix(lo, nom, hi)
+        if self.code in ADDITIVE:
+            return additive_terms(self.code, lo, nom, hi)
+        return relative_terms(self.code, *relative_variations(lo, nom, hi))
 
 
 @dataclass(frozen=True)
@@ -219,28 +239,53 @@ class HistFactoryProgram:
     def aux_values(self) -> np.ndarray:
         return np.asarray([c.aux for c in self.constraints], dtype=np.float64)
 
-    def expected_entries(
-        self, values: jax.Array, inputs: dict[str, Any], used: dict[str, jax.Array] | None = None
-    ) -> jax.Array:
-        """ν per entry (channel, sample, bin) for the value vector ``values``."""
-        used = self.gather(values) if used is None else used
+    def prepare(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """The functions of the templates alone that the evaluation reads (interpolation
+        coefficients, dense matrices, ln σ): computed once per template set, so fits and
+        repeated evaluations do not redo them at every parameter point; a pure function of
+        ``inputs``, so gradients still flow into the templates through it."""
         nominal = inputs["nominal"]
+        histosys = []
+        for group in self._histosys:
+            a, b = group.span
+            lo, hi = inputs["histosys_lo"][a:b], inputs["histosys_hi"][a:b]
+            histosys.append(group.prepare(lo, nominal[group.target], hi))
+        normsys = []
+        for group in self._normsys:
+            a, b = group.span
+            normsys.append(
+                group.prepare(inputs["normsys_lo"][a:b], None, inputs["normsys_hi"][a:b])
+            )
+        sigma = inputs["gauss_sigma"]
+        return {
+            "nominal": nominal,
+            "histosys": tuple(histosys),
+            "normsys": tuple(normsys),
+            "gauss_sigma": sigma,
+            "gauss_log_sigma": jnp.log(sigma),
+            "poisson_tau": inputs["poisson_tau"],
+        }
+
+    def expected_entries(
+        self, values: jax.Array, prepared: dict[str, Any], used: dict[str, jax.Array] | None = None
+    ) -> jax.Array:
+        """ν per entry (channel, sample, bin) for the value vector ``values`` and the
+        templates through :meth:`prepare`."""
+        used = self.gather(values) if used is None else used
+        nominal = prepared["nominal"]
         n_entries = nominal.shape[0]
         shift = jnp.zeros(n_entries, dtype=nominal.dtype)
         entry_factor = jnp.ones(n_entries, dtype=nominal.dtype)
-        for g, group in enumerate(self._histosys):
+        for g, (group, terms) in enumerate(zip(self._histosys, prepared["histosys"], strict=True)):
             alpha = used[f"histosys{g}"]
-            a, b = group.span
-            lo, hi = inputs["histosys_lo"][a:b], inputs["histosys_hi"][a:b]
-            nom = nominal[group.target]
             dense = group.dense
             if dense is not None:
-                shift = shift.at[dense.targets].add(group.dense_shift(alpha, lo, nom, hi))
+                shift = shift.at[dense.targets].add(group.dense_shift(alpha, terms))
             elif group.code in ADDITIVE:
-                delta = additive_shift(group.code, alpha, lo, nom, hi)
+                delta = additive_shift_of(group.code, alpha, terms)
                 shift = shift + jax.ops.segment_sum(delta, group.target, n_entries)
             else:
-                kappa = multiplicative_factor(group.code, alpha, lo, nom, hi)
+                kappa = relative_factor_of(group.code, alpha, terms)
                 entry_factor = entry_factor * group.product(kappa)
         shaped = (nominal + shift) * entry_factor
         if self.conventions == "root" and self._clip_mask.any():
@@ -251,15 +296,13 @@ class HistFactoryProgram:
         n_rows = self._n_rows
         norm_shift = jnp.zeros(n_rows, dtype=nominal.dtype)
         norm_factor = jnp.ones(n_rows, dtype=nominal.dtype)
-        for g, group in enumerate(self._normsys):
+        for g, (group, terms) in enumerate(zip(self._normsys, prepared["normsys"], strict=True)):
             alpha = used[f"normsys{g}"]
-            a, b = group.span
-            lo, hi = inputs["normsys_lo"][a:b], inputs["normsys_hi"][a:b]
             if group.code in ADDITIVE:
-                delta = additive_shift(group.code, alpha, lo, jnp.ones_like(lo), hi)
+                delta = additive_shift_of(group.code, alpha, terms)
                 norm_shift = norm_shift + jax.ops.segment_sum(delta, group.target, n_rows)
             else:
-                kappa = relative_factor(group.code, alpha, lo, hi)
+                kappa = relative_factor_of(group.code, alpha, terms)
                 norm_factor = norm_factor * group.product(kappa)
         normsys = (1.0 + norm_shift) * norm_factor
         if self.conventions == "root":
@@ -271,10 +314,11 @@ class HistFactoryProgram:
         return result
 
     def expected(
-        self, values: jax.Array, inputs: dict[str, Any], used: dict[str, jax.Array] | None = None
+        self, values: jax.Array, prepared: dict[str, Any], used: dict[str, jax.Array] | None = None
     ) -> jax.Array:
-        """Expected counts ν_b on the concatenated bin axis of all channels."""
-        per_entry = self.expected_entries(values, inputs, used)
+        """Expected counts ν_b on the concatenated bin axis of all channels (``prepared``: the
+        templates through :meth:`prepare`)."""
+        per_entry = self.expected_entries(values, prepared, used)
         return jax.ops.segment_sum(
             per_entry, self._entry_bin, self.nbins, indices_are_sorted=self._bins_sorted
         )
@@ -291,25 +335,26 @@ class HistFactoryProgram:
         self,
         values: jax.Array,
         aux: jax.Array,
-        inputs: dict[str, Any],
+        prepared: dict[str, Any],
         used: dict[str, jax.Array] | None = None,
     ) -> jax.Array:
-        """Σ of the implied constraint log-densities; ``aux`` holds the global observables."""
+        """Σ of the implied constraint log-densities; ``aux`` holds the global observables,
+        ``prepared`` the templates through :meth:`prepare`."""
         used = self.gather(values) if used is None else used
         total = jnp.zeros((), dtype=aux.dtype)
         if self._gauss:
             g = self._gauss
             mean = used["gauss"]
-            sigma = inputs["gauss_sigma"]
+            sigma = prepared["gauss_sigma"]
             x = aux[g["aux"]]
             z = (x - mean) / sigma
-            logp = -0.5 * z * z - jnp.log(sigma) - _LOG_SQRT_2PI
+            logp = -0.5 * z * z - prepared["gauss_log_sigma"] - _LOG_SQRT_2PI
             if self.conventions == "root":
                 logp = logp - log_gauss_mass((g["lo"] - mean) / sigma, (g["hi"] - mean) / sigma)
             total = total + jnp.sum(logp)
         if self._poisson:
             p = self._poisson
-            tau = inputs["poisson_tau"]
+            tau = prepared["poisson_tau"]
             rate = used["poisson"] * tau
             x = aux[p["aux"]]
             total = total + jnp.sum(poisson_logpmf(x, rate))
