@@ -415,6 +415,9 @@ def main(argv: list[str] | None = None) -> int:
         "hypotest_warm_s",
         "limit_first_s",
         "limit_warm_s",
+        "fit_cached_s",
+        "hypotest_cached_s",
+        "limit_cached_s",
     ]
     say(
         report.table(
@@ -430,6 +433,10 @@ def main(argv: list[str] | None = None) -> int:
             f"Inference ({mode}): first call in a fresh process, and warm (median); value (ratio to the best peer)",
             inf,
         )
+    )
+    say(
+        "cached: hs3jax's first call in a second process with its compilation cache enabled "
+        "(hs3jax.enable_compilation_cache / HS3JAX_CACHE_DIR), after a first one of the same model."
     )
     say(
         "NLL / floor: steady NLL time over one pass over the model's arrays (bytes of hs3jax's data and inputs) at the measured copy bandwidth. "

@@ -253,23 +253,28 @@ def test_first_hypotest_compiles_a_handful_of_programs() -> None:
 _CHILD = """
 import json, sys, warnings
 import jax, jax.monitoring
-hits, compiles = [], []
+hits, traced = [], []
 jax.monitoring.register_event_listener(
     lambda e, **k: hits.append(e) if e == "/jax/compilation_cache/cache_hits" else None)
+jax.monitoring.register_event_duration_secs_listener(
+    lambda e, d, **k: traced.append(e) if e == "/jax/core/compile/jaxpr_trace_duration" else None)
 import hs3jax
 model = hs3jax.load(sys.argv[1]).model()
+traced.clear()
 res = hs3jax.fit(model)
-print(json.dumps({"hits": len(hits), "cache_dir": str(hs3jax.compilation_cache_dir()),
-                  "nll": res.nll}))
+test = hs3jax.hypotest(model, 1.0)
+print(json.dumps({"hits": len(hits), "traced": len(traced),
+                  "cache_dir": str(hs3jax.compilation_cache_dir()), "nll": res.nll,
+                  "x": [float(v) for v in res.x], "cls": float(test.CLs_obs)}))
 """
 
 
-def _child(cache: Path) -> dict[str, Any]:
+def _child(cache: Path, file: Path = SIMPLE) -> dict[str, Any]:
     env = {**os.environ, "HS3JAX_CACHE_DIR": str(cache)}
     src = str(ROOT / "src")
     env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
     out = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(SIMPLE)],
+        [sys.executable, "-c", _CHILD, str(file)],
         env=env,
         capture_output=True,
         text=True,
@@ -281,15 +286,48 @@ def _child(cache: Path) -> dict[str, Any]:
 
 
 def test_second_process_hits_the_persistent_cache(tmp_path: Path) -> None:
+    """A second process loads the programs of its fit and hypotest from the cache: those
+    stored by model structure without tracing them (hs3jax.cache.stored_jit), the others
+    from JAX's cache; same results to the last bit."""
     cache = tmp_path / "xla"
     first = _child(cache)
     assert first["cache_dir"] == str(cache.resolve())
-    assert first["hits"] == 0
-    written = sorted(p.name for p in cache.iterdir())
-    assert written, "the first process wrote no cache entries"
+    assert first["hits"] == 0 and first["traced"] >= 3
+    stored = sorted((cache / "hs3jax-programs").iterdir())
+    assert len(stored) >= 3, "the fit's and hypotest's programs were not stored"
     second = _child(cache)
-    assert second["hits"] >= 1  # the fit's program (value, gradient and Hessian in one)
-    assert second["nll"] == first["nll"]
+    assert second["traced"] == 0, second
+    assert (second["nll"], second["x"], second["cls"]) == (first["nll"], first["x"], first["cls"])
+    # a damaged entry is compiled afresh, with the same results
+    for entry in stored:
+        entry.write_bytes(b"not an executable")
+    third = _child(cache)
+    assert third["traced"] >= 3
+    assert (third["nll"], third["x"], third["cls"]) == (first["nll"], first["x"], first["cls"])
+
+
+def test_stored_program_keys_hold_user_node_sources(tmp_path: Path) -> None:
+    """Programs of models with user-registered nodes are keyed by the nodes' source: an edited
+    node class gets new programs, a class without readable source gets none stored."""
+    from hs3jax.cache import source_digest
+
+    module = tmp_path / "my_nodes_v1.py"
+    module.write_text("class Node:\n    scale = 1.0\n")
+    edited = tmp_path / "my_nodes_v2.py"
+    edited.write_text("class Node:\n    scale = 2.0\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import my_nodes_v1  # type: ignore[import-not-found]
+        import my_nodes_v2  # type: ignore[import-not-found]
+    finally:
+        sys.path.remove(str(tmp_path))
+    one, two = source_digest([my_nodes_v1.Node]), source_digest([my_nodes_v2.Node])
+    assert one is not None and two is not None and one != two
+    assert source_digest([my_nodes_v1.Node]) == one
+    # a class with no source file, as one defined in a notebook cell
+    assert source_digest([type("Node", (), {"__module__": "interactive"})]) is None
+    # hs3jax's own classes are covered by the code version, not listed
+    assert source_digest([hs3jax.Model]) == source_digest([])
 
 
 def test_cache_is_off_unless_asked() -> None:

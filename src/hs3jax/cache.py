@@ -4,7 +4,14 @@ Within one process hs3jax compiles each program once per model *structure* (a ne
 new templates or a signal patch reuse it). Across processes XLA compiles again, which is most
 of the first call of :func:`hs3jax.fit` or :func:`hs3jax.hypotest` (seconds). With the cache
 enabled, a second process that builds a model of the same structure loads the executables from
-disk instead; tracing and lowering to StableHLO still run (tens to hundreds of milliseconds).
+disk instead:
+
+* the programs of fits and hypothesis tests (:func:`stored_jit`) are stored under a key of the
+  model's structure (``Model.structure``: the lowered graph, every node's JSON and the source
+  of user-registered node classes), the program's role, the argument shapes and the code
+  (hs3jax's sources, JAX and jaxlib versions, device, XLA flags), and loaded without tracing;
+* every other JAX program goes through JAX's own persistent cache, keyed after tracing and
+  lowering to StableHLO (which still run: tens to hundreds of milliseconds).
 
 Enable it with :func:`enable_compilation_cache` (path argument, else ``$HS3JAX_CACHE_DIR``,
 else ``~/.cache/hs3jax/xla``) or by setting the environment variable ``HS3JAX_CACHE_DIR``
@@ -15,13 +22,27 @@ process, not only hs3jax's, and hs3jax never turns it on unless asked.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
+import struct
+import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import jax
+import numpy as np
 
-__all__ = ["CACHE_ENV", "compilation_cache_dir", "enable_compilation_cache", "enable_from_env"]
+__all__ = [
+    "CACHE_ENV",
+    "StoredProgram",
+    "compilation_cache_dir",
+    "enable_compilation_cache",
+    "enable_from_env",
+    "source_digest",
+    "stored_jit",
+]
 
 #: environment variable naming the cache directory (opt-in)
 CACHE_ENV = "HS3JAX_CACHE_DIR"
@@ -72,3 +93,165 @@ def enable_from_env() -> Path | None:
     if not path:
         return None
     return enable_compilation_cache(path)
+
+
+# -- programs stored by model structure --------------------------------------------------------
+
+_PROGRAMS_SUBDIR = "hs3jax-programs"
+
+
+@functools.cache
+def _code_version() -> str:
+    """What a stored executable depends on besides the model: hs3jax's own sources, the JAX
+    and jaxlib versions, the device, float64 mode and XLA's flags."""
+    from importlib.metadata import version
+
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    device = jax.devices()[0]
+    for part in (
+        jax.__version__,
+        version("jaxlib"),
+        device.platform,
+        getattr(device, "device_kind", ""),
+        str(jax.config.jax_enable_x64),  # type: ignore[attr-defined]
+        os.environ.get("XLA_FLAGS", ""),
+    ):
+        digest.update(part.encode() + b"\0")
+    return digest.hexdigest()
+
+
+def source_digest(classes: Iterable[type]) -> str | None:
+    """A hash of the source files of ``classes`` outside hs3jax (user-registered nodes), for
+    keys of stored programs; None where a source cannot be read (a class defined in an
+    interactive session), whose programs are then not stored."""
+    import inspect
+
+    digest = hashlib.sha256()
+    for cls in sorted(set(classes), key=lambda c: f"{c.__module__}.{c.__qualname__}"):
+        if cls.__module__.split(".")[0] == "hs3jax":
+            continue
+        try:
+            source = inspect.getsource(inspect.getmodule(cls) or cls)
+        except (OSError, TypeError):
+            return None
+        digest.update(f"{cls.__module__}.{cls.__qualname__}".encode())
+        digest.update(source.encode())
+    return digest.hexdigest()
+
+
+def _store() -> Path | None:
+    directory = compilation_cache_dir()
+    return None if directory is None else directory / _PROGRAMS_SUBDIR
+
+
+def _signature(args: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """(tree, (shape, dtype, weak type) per leaf), or None for arguments that are not all
+    concrete arrays (tracers, Python scalars): those calls go through ``jax.jit``."""
+    leaves, tree = jax.tree_util.tree_flatten(args)
+    parts = []
+    for leaf in leaves:
+        if isinstance(leaf, jax.core.Tracer) or not isinstance(leaf, np.ndarray | jax.Array):
+            return None
+        parts.append((tuple(leaf.shape), str(leaf.dtype), bool(getattr(leaf, "weak_type", False))))
+    return tree, tuple(parts)
+
+
+def _pack(*blobs: bytes) -> bytes:
+    return b"".join(struct.pack("<Q", len(b)) + b for b in blobs)
+
+
+def _unpack(data: bytes) -> list[bytes]:
+    out, at = [], 0
+    while at < len(data):
+        (size,) = struct.unpack_from("<Q", data, at)
+        out.append(data[at + 8 : at + 8 + size])
+        at += 8 + size
+    return out
+
+
+class StoredProgram:
+    """``jax.jit(fn)`` whose executables are also kept on disk (see the module docstring)
+    while the compilation cache is enabled; exactly ``jax.jit(fn)`` while it is not, or
+    without a ``key``, or for arguments that are not concrete arrays."""
+
+    def __init__(self, fn: Callable[..., Any], key: str | None, role: str) -> None:
+        self._jit = jax.jit(fn)
+        self._key = key
+        self._role = role
+        self._loaded: dict[Any, Any] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, *args: Any) -> Any:
+        store = None if self._key is None else _store()
+        if store is None:
+            return self._jit(*args)
+        signature = _signature(args)
+        if signature is None:
+            return self._jit(*args)
+        executable = self._loaded.get(signature)
+        if executable is None:
+            executable = self._load_or_compile(store, signature, args)
+        return executable(*args)
+
+    def lower(self, *args: Any) -> Any:
+        """``jax.jit(fn).lower(*args)``."""
+        return self._jit.lower(*args)
+
+    def compile(self, *args: Any) -> Any:
+        """The executable for ``args``: loaded from the store or compiled (and stored)."""
+        store = None if self._key is None else _store()
+        signature = None if store is None else _signature(args)
+        if store is None or signature is None:
+            return self._jit.lower(*args).compile()
+        executable = self._loaded.get(signature)
+        if executable is None:
+            executable = self._load_or_compile(store, signature, args)
+        return executable
+
+    def _load_or_compile(self, store: Path, signature: Any, args: tuple[Any, ...]) -> Any:
+        from jax.experimental import serialize_executable
+
+        with self._lock:
+            if signature in self._loaded:
+                return self._loaded[signature]
+            name = hashlib.sha256(
+                f"{_code_version()}|{self._key}|{self._role}|{signature!r}".encode()
+            ).hexdigest()
+            path = store / f"{name}.bin"
+            executable = None
+            if path.exists():
+                try:
+                    payload, in_tree, out_tree = _unpack(path.read_bytes())
+                    registry = jax.tree_util.default_registry
+                    executable = serialize_executable.deserialize_and_load(
+                        payload,
+                        jax.tree_util.PyTreeDef.deserialize_using_proto(registry, in_tree),
+                        jax.tree_util.PyTreeDef.deserialize_using_proto(registry, out_tree),
+                    )
+                except Exception:  # a damaged or foreign entry: compile afresh
+                    executable = None
+            if executable is None:
+                executable = self._jit.lower(*args).compile()
+                try:
+                    payload, in_tree, out_tree = serialize_executable.serialize(executable)
+                    blob = _pack(
+                        payload, in_tree.serialize_using_proto(), out_tree.serialize_using_proto()
+                    )
+                    store.mkdir(parents=True, exist_ok=True)
+                    partial = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+                    partial.write_bytes(blob)
+                    partial.replace(path)  # atomic: readers never see half an entry
+                except Exception:  # a program that cannot be serialised still runs
+                    pass
+            self._loaded[signature] = executable
+            return executable
+
+
+def stored_jit(fn: Callable[..., Any], key: str | None, role: str) -> StoredProgram:
+    """``jax.jit(fn)`` stored under the model structure ``key`` and the program's ``role``
+    (see :class:`StoredProgram`)."""
+    return StoredProgram(fn, key, role)

@@ -16,7 +16,7 @@ import json
 import math
 import warnings
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,7 @@ import networkx as nx
 import numpy as np
 from jax.scipy.special import logsumexp, xlogy
 
+from hs3jax.cache import source_digest
 from hs3jax.density import Scope, bin_quadrature, depends_on, evaluate_function
 from hs3jax.errors import DocumentError, MissingReferenceError, ModelError
 from hs3jax.graph import ModelGraph, build_graph
@@ -213,6 +214,13 @@ def _fingerprint(*parts: Any) -> str:
     for part in parts:
         feed(part)
     return digest.hexdigest()
+
+
+def _stored_key(key: str, nodes: Iterable[Node]) -> str | None:
+    """The key of a model's programs on disk: the structure fingerprint and the source of
+    every user-registered node class it uses (None where one cannot be read)."""
+    code = source_digest(type(node) for node in nodes)
+    return None if code is None else _fingerprint(key, code)
 
 
 def _hf_structure(program: HistFactoryProgram) -> tuple[Any, ...]:
@@ -733,6 +741,7 @@ def compile_model(
             event_terms=split,
             prepare_fn=prepare_fn,
             prepared_nll_fn=prepared_nll_fn,
+            structure=_stored_key(key, all_nodes.values()),
         )
 
 

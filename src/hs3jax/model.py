@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from hs3jax.cache import stored_jit
 from hs3jax.errors import ModelError
 
 __all__ = ["EventTerms", "Model", "unknown_name"]
@@ -88,6 +89,9 @@ class Model:
             ``nll_fn(p, d, i) == prepared_nll_fn(p, d, prepare_fn(i))``: what fits and
             repeated evaluations at fixed templates use, so the templates' share of the work
             is done once instead of at every parameter point.
+        structure: the key under which this model's programs are stored on disk while the
+            compilation cache is enabled (:mod:`hs3jax.cache`); equal for models of one
+            structure, None where programs are not stored.
     """
 
     name: str
@@ -119,6 +123,7 @@ class Model:
     prepared_nll_fn: Callable[[jax.Array, Pytree, Pytree], jax.Array] = field(
         default=_unprepared, repr=False
     )
+    structure: str | None = field(default=None, repr=False)
     _jit_nll: Callable[..., jax.Array] = field(init=False, repr=False)
     _jit_expected: Callable[..., jax.Array] = field(init=False, repr=False)
 
@@ -127,8 +132,10 @@ class Model:
             if self.prepare_fn is not _identity:
                 raise ModelError("a Model with a prepare_fn needs its prepared_nll_fn")
             object.__setattr__(self, "prepared_nll_fn", self.nll_fn)
-        object.__setattr__(self, "_jit_nll", _jitted(self.nll_fn))
-        object.__setattr__(self, "_jit_expected", _jitted(self.expected_fn))
+        object.__setattr__(self, "_jit_nll", _jitted(self.nll_fn, self.structure, "nll"))
+        object.__setattr__(
+            self, "_jit_expected", _jitted(self.expected_fn, self.structure, "expected")
+        )
 
     # -- parameter vectors -------------------------------------------------------------------
     @property
@@ -178,7 +185,7 @@ class Model:
             data = self.data if data is None else data
             if inputs is None:
                 # the model's own templates: their share of the work done once
-                nll = _jitted(self.prepared_nll_fn)
+                nll = _jitted(self.prepared_nll_fn, self.structure, "prepared-nll")
                 out: jax.Array = nll(self.vector(pars), data, self.prepared_inputs())
                 return out
             return self._jit_nll(self.vector(pars), data, inputs)
@@ -187,11 +194,12 @@ class Model:
         """``prepare_fn(inputs)``, what :attr:`prepared_nll_fn` takes (jitted; for the model's
         own :attr:`inputs` computed once and kept)."""
         with jax.enable_x64(True):
+            prepare = _jitted(self.prepare_fn, self.structure, "prepare")
             if inputs is not None:
-                return _jitted(self.prepare_fn)(inputs)
+                return prepare(inputs)
             cached = self.__dict__.get("_prepared")
             if cached is None:
-                cached = _jitted(self.prepare_fn)(self.inputs)
+                cached = prepare(self.inputs)
                 object.__setattr__(self, "_prepared", cached)
             return cached
 
@@ -240,7 +248,8 @@ class Model:
         if self.asimov_events_fn is None:
             return []
         with jax.enable_x64(True):
-            return _jitted(self.asimov_events_fn)(  # type: ignore[no-any-return]
+            asimov = _jitted(self.asimov_events_fn, self.structure, "asimov-events")
+            return asimov(  # type: ignore[no-any-return]
                 self.vector(pars), jnp.asarray(aux), self.data["events"]
             )
 
@@ -287,10 +296,10 @@ _JITTED: weakref.WeakKeyDictionary[Callable[..., Any], Callable[..., Any]] = (
 )
 
 
-def _jitted(fn: Callable[..., Any]) -> Callable[..., Any]:
+def _jitted(fn: Callable[..., Any], structure: str | None, role: str) -> Callable[..., Any]:
     wrapped = _JITTED.get(fn)
     if wrapped is None:
-        wrapped = jax.jit(fn)
+        wrapped = stored_jit(fn, structure, role)
         _JITTED[fn] = wrapped
     return wrapped
 

@@ -30,6 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.special import polygamma as scipy_polygamma
 
+from hs3jax.cache import StoredProgram, stored_jit
 from hs3jax.errors import ModelError
 from hs3jax.infer.arrays import digamma, namespace
 from hs3jax.model import Model
@@ -82,7 +83,7 @@ def constraint_kinds(model: Model) -> np.ndarray:
         # compiling every primitive separately: seconds on a first call)
         pars = np.asarray(model.init, dtype=np.float64)
         rest = _other_data(model)
-        derivs = _derivs_jit(model).lower(pars, aux_np, model.inputs, rest).compile()
+        derivs = _derivs_jit(model).compile(pars, aux_np, model.inputs, rest)
         _, h0 = derivs(pars, aux_np, model.inputs, rest)
         _, h1 = derivs(pars, aux_np + 1.0 + np.abs(aux_np), model.inputs, rest)
         h0n, h1n = np.asarray(h0), np.asarray(h1)
@@ -156,12 +157,14 @@ def asimov_fn(model: Model) -> Callable[[jax.Array, Pytree], Pytree]:
 _DERIVS: weakref.WeakKeyDictionary[Model, Any] = weakref.WeakKeyDictionary()
 
 
-def _derivs_jit(model: Model) -> jax.stages.Wrapped:
+def _derivs_jit(model: Model) -> StoredProgram:
     """Jitted ``(pars, aux, inputs) -> (g, h)``, compiled once per model."""
     wrapped = _DERIVS.get(model)
     if wrapped is None:
-        wrapped = jax.jit(
-            lambda pars, aux, inputs, rest: _aux_derivatives(model, pars, aux, inputs, rest)
+        wrapped = stored_jit(
+            lambda pars, aux, inputs, rest: _aux_derivatives(model, pars, aux, inputs, rest),
+            model.structure,
+            "aux-derivatives",
         )
         _DERIVS[model] = wrapped
     return wrapped

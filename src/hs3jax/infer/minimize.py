@@ -31,6 +31,7 @@ import jax
 import numpy as np
 from scipy.optimize import minimize as _scipy_minimize
 
+from hs3jax.cache import stored_jit
 from hs3jax.errors import HS3JaxError
 from hs3jax.infer.hessian import (
     blocked_hessian,
@@ -116,16 +117,22 @@ def objective(model: Model) -> Objective:
         derivatives = _DERIVATIVES.get(nll)
         if derivatives is None:
             n = len(model.parameters)
-            prepare = jax.jit(model.prepare_fn)
-            value_and_grad = jax.jit(jax.value_and_grad(nll))
+            key = model.structure
+            prepare = stored_jit(model.prepare_fn, key, "prepare")
+            value_and_grad = stored_jit(jax.value_and_grad(nll), key, "value-and-grad")
             if model.event_terms is not None:
                 # unbinned channels: the Hessian through the per-channel values (a few
                 # directions through the events), evaluated only where a step was accepted
                 batch = hessian_batch(n, model.inputs)
                 split = event_split_hessian(model.event_terms, batch)
-                derivatives = (prepare, value_and_grad, jax.jit(split), None)
+                derivatives = (
+                    prepare,
+                    value_and_grad,
+                    stored_jit(split, key, f"event-split-hessian-{batch}"),
+                    None,
+                )
             elif n <= FUSED_MAX_PARAMETERS:
-                fused = jax.jit(value_grad_hessian(nll))
+                fused = stored_jit(value_grad_hessian(nll), key, "value-grad-hessian")
 
                 def hessian(pars: Any, data: Pytree, prepared: Pytree) -> jax.Array:
                     matrix: jax.Array = fused(pars, data, prepared)[2]
@@ -134,8 +141,8 @@ def objective(model: Model) -> Objective:
                 derivatives = (prepare, value_and_grad, hessian, fused)
             else:
                 batch = hessian_batch(n, model.inputs)
-                hessian_fn = jax.jit(blocked_hessian(nll, batch))
-                derivatives = (prepare, value_and_grad, hessian_fn, None)
+                blocked = stored_jit(blocked_hessian(nll, batch), key, f"hessian-{batch}")
+                derivatives = (prepare, value_and_grad, blocked, None)
             _DERIVATIVES[nll] = derivatives
         _CACHE[model] = Objective(model, *derivatives)
     return _CACHE[model]
@@ -188,7 +195,7 @@ def _compile_ahead(
     def compile_hessian() -> None:
         try:
             with jax.enable_x64(True):
-                hessian.lower(x, data, prepared).compile()  # type: ignore[attr-defined]
+                hessian.compile(x, data, prepared)  # type: ignore[attr-defined]
         except Exception:  # the same call in the main thread reports it
             seen.discard(signature)
 
