@@ -8,10 +8,13 @@ pipelines do.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import jax
+import jax.monitoring
 import pytest
 
 jax.config.update("jax_enable_x64", True)
@@ -28,3 +31,22 @@ def read_json(path: Path) -> Any:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT
+
+
+_COMPILE = "/jax/core/compile/backend_compile_duration"
+
+
+@contextmanager
+def counting_compilations() -> Iterator[list[str]]:
+    """XLA compilations inside the block (one entry per compiled program)."""
+    seen: list[str] = []
+
+    def listener(event: str, duration: float, **_: Any) -> None:
+        if event == _COMPILE:
+            seen.append(event)
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        yield seen
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)

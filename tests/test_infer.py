@@ -201,10 +201,10 @@ def test_new_data_reuses_compiled_objective() -> None:
     model = _model("tests/data/pyhf/simple.json", None)
     fit(model)
     obj = objective(model)
-    before = obj.value_and_grad._cache_size()  # type: ignore[attr-defined]
+    before = obj.value_and_grad.cache_size()  # type: ignore[attr-defined]
     fit(model, data=model.make_data(np.asarray(model.data["main"]) + 3.0))
     fixed_poi_fit(model, 1.0)
-    assert obj.value_and_grad._cache_size() == before  # type: ignore[attr-defined]
+    assert obj.value_and_grad.cache_size() == before  # type: ignore[attr-defined]
     assert jax.config.jax_enable_x64
 
 

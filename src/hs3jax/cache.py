@@ -197,6 +197,10 @@ class StoredProgram:
             executable = self._load_or_compile(store, signature, args)
         return executable(*args)
 
+    def cache_size(self) -> int:
+        """Executables held: compiled by ``jax.jit`` or loaded from (or stored to) disk."""
+        return int(self._jit._cache_size()) + len(self._loaded)  # type: ignore[attr-defined]
+
     def lower(self, *args: Any) -> Any:
         """``jax.jit(fn).lower(*args)``."""
         return self._jit.lower(*args)
