@@ -68,11 +68,13 @@ def test_unconverged_newton_falls_back_to_lbfgsb(monkeypatch: pytest.MonkeyPatch
 def test_upper_limit_narrows_brackets_at_the_asymptotic_prediction() -> None:
     model = _model(MULTICHANNEL)
     limit = upper_limit(model, level=0.05)
-    # measured: 38 points (55 with TOMS 748 on CL_s from the nearest evaluated points), of
-    # which 10 with a fit to the data (40 before the expected curves used the Asimov fit alone)
-    assert limit.n_evaluations <= 45
+    # measured: 30 points (55 with TOMS 748 on CL_s from the nearest evaluated points), of
+    # which 8 with a fit to the data (40 before the expected curves used the Asimov fit alone);
+    # 38 / 10 before |Δz| < 1e-12 counted as a root, and 42 / 14 when a last-bit change of the
+    # NLL left TOMS 748 stepping through CL_s's rounding noise at the root
+    assert limit.n_evaluations <= 36
     assert len(limit.scan) == limit.n_evaluations
-    assert np.isfinite(limit.cls_obs).sum() <= 12
+    assert np.isfinite(limit.cls_obs).sum() <= 10
     # every band edge is a root of its CL_s curve
     for which, mu in enumerate((limit.obs, *limit.exp)):
         result = hypotest(model, mu)

@@ -40,6 +40,11 @@ Pytree = Any
 Progress = Callable[[float, HypoTestResult], None]
 
 
+#: |Φ⁻¹(CL_s) − Φ⁻¹(level)| below which μ counts as a root: ten times CL_s's rounding noise
+#: in z (Δz ≈ ΔCL_s / φ(z) with ΔCL_s ~ 1e-15), a μ within ~1e-12 / |dz/dμ| of the root.
+_Z_FLOOR = 1e-12
+
+
 def _curve(result: HypoTestResult, which: int) -> float:
     return result.CLs_obs if which == 0 else result.CLs_exp[which - 1]
 
@@ -150,7 +155,10 @@ def upper_limit(
         return float(ndtri(np.clip(value, 1e-300, 1.0 - 1e-16))) - z_level
 
     def f(mu: float, which: int) -> float:
-        return z(curve(mu, which))
+        value = z(curve(mu, which))
+        # at CL_s's rounding floor (|Δz| ~ 1e-13; Δμ ~ 1e-12 here, far inside the tolerance)
+        # the sign is noise and TOMS 748 would keep stepping: a root
+        return 0.0 if abs(value) < _Z_FLOOR else value
 
     def bracket(which: int) -> tuple[float, float]:
         ks = np.asarray(list(cache if which == 0 else band))
