@@ -238,7 +238,9 @@ def run_job(
         )
         return record
     record.update(json.loads(out_file.read_text()))
-    record["peak_rss_bytes"] = max(record.get("vmhwm_bytes") or 0, peak_seen)
+    # the job's own peak: not the processes it starts to measure a cached first call, which
+    # the polled RSS of the process tree adds to it while they run
+    record["peak_rss_bytes"] = record.get("vmhwm_bytes") or peak_seen
     return record
 
 

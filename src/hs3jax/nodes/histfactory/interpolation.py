@@ -49,6 +49,8 @@ MULTIPLICATIVE = frozenset({"1", "5", "6"})
 
 
 def _poly6_terms(lo: jax.Array, nom: jax.Array, hi: jax.Array) -> tuple[jax.Array, ...]:
+    """Code 4's (up, down, S, A): up = hi − nom, down = nom − lo, S = (up + down)/2,
+    A = (up − down)/16."""
     up = hi - nom
     down = nom - lo
     return up, down, 0.5 * (up + down), 0.0625 * (up - down)
