@@ -595,6 +595,27 @@ def test_prepared_templates_give_the_same_likelihood(file: str) -> None:
         assert float(model.nll(x)) == float(model.nll(x, inputs=model.inputs)) == float(f0)
 
 
+def test_model_with_prepare_fn_needs_its_prepared_nll_fn() -> None:
+    """A Model built by hand with a prepare_fn and no prepared_nll_fn is refused: nll_fn, the
+    default, would be handed prepared templates it cannot read."""
+    import dataclasses
+
+    from hs3jax.errors import ModelError
+
+    model = hs3jax.load(SIMPLE).model()
+    fields = {
+        f.name: getattr(model, f.name)
+        for f in dataclasses.fields(model)
+        if f.init and f.name != "prepared_nll_fn"
+    }
+    with pytest.raises(ModelError, match="prepared_nll_fn"):
+        hs3jax.Model(**fields)
+    # without a prepare_fn the NLL serves both
+    fields.pop("prepare_fn")
+    plain = hs3jax.Model(**fields)
+    assert plain.prepared_nll_fn is plain.nll_fn
+
+
 def test_dense_histosys_matrix_is_read_in_place() -> None:
     """The value and gradient of −ln L read the prepared dense histosys matrix as it lies in
     memory: no transposed copy of it per call (an einsum over two axes made XLA copy it twice,
