@@ -6,8 +6,14 @@ call); inference with ``hs3jax.infer`` at its defaults."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import tempfile
 import time
 import warnings
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -87,13 +93,6 @@ def _cached_first(task: str, files: dict[str, str]) -> dict[str, Any]:
     compilation cache enabled (``HS3JAX_CACHE_DIR``, an empty folder) after one earlier process
     of the same model ran it (and filled the cache): what a rerun or a batch job of the same
     model structure pays."""
-    import json
-    import os
-    import subprocess
-    import sys
-    import tempfile
-    from pathlib import Path
-
     bench = str(Path(__file__).resolve().parents[1])
     with tempfile.TemporaryDirectory(prefix="hs3jax-cache-") as cache:
         env = {**os.environ, "HS3JAX_CACHE_DIR": cache}

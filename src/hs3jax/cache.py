@@ -37,6 +37,7 @@ import numpy as np
 __all__ = [
     "CACHE_ENV",
     "StoredProgram",
+    "argument_signature",
     "compilation_cache_dir",
     "enable_compilation_cache",
     "enable_from_env",
@@ -148,9 +149,9 @@ def _store() -> Path | None:
     return None if directory is None else directory / _PROGRAMS_SUBDIR
 
 
-def _signature(args: tuple[Any, ...]) -> tuple[Any, ...] | None:
-    """(tree, (shape, dtype, weak type) per leaf), or None for arguments that are not all
-    concrete arrays (tracers, Python scalars): those calls go through ``jax.jit``."""
+def argument_signature(args: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """(tree, (shape, dtype, weak type) per leaf) of a call's arguments, which selects its
+    executable; None for arguments that are not all concrete arrays (tracers, Python scalars)."""
     leaves, tree = jax.tree_util.tree_flatten(args)
     parts = []
     for leaf in leaves:
@@ -186,16 +187,8 @@ class StoredProgram:
         self._lock = threading.Lock()
 
     def __call__(self, *args: Any) -> Any:
-        store = None if self._key is None else _store()
-        if store is None:
-            return self._jit(*args)
-        signature = _signature(args)
-        if signature is None:
-            return self._jit(*args)
-        executable = self._loaded.get(signature)
-        if executable is None:
-            executable = self._load_or_compile(store, signature, args)
-        return executable(*args)
+        executable = self._stored(args)
+        return self._jit(*args) if executable is None else executable(*args)
 
     def cache_size(self) -> int:
         """Executables held: compiled by ``jax.jit`` or loaded from (or stored to) disk."""
@@ -207,10 +200,16 @@ class StoredProgram:
 
     def compile(self, *args: Any) -> Any:
         """The executable for ``args``: loaded from the store or compiled (and stored)."""
+        executable = self._stored(args)
+        return self._jit.lower(*args).compile() if executable is None else executable
+
+    def _stored(self, args: tuple[Any, ...]) -> Any:
+        """The stored executable for ``args`` (loaded, or compiled and stored on first use);
+        None where the store is off, there is no key or ``args`` are not concrete arrays."""
         store = None if self._key is None else _store()
-        signature = None if store is None else _signature(args)
+        signature = None if store is None else argument_signature(args)
         if store is None or signature is None:
-            return self._jit.lower(*args).compile()
+            return None
         executable = self._loaded.get(signature)
         if executable is None:
             executable = self._load_or_compile(store, signature, args)

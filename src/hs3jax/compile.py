@@ -18,7 +18,7 @@ import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -175,10 +175,22 @@ def _conventions(doc: Document) -> dict[str, Any]:
 
 BINNED_MODES = ("bin_centres", "integrated")
 
-# structure fingerprint -> (nll_fn, expected_fn, density_fn, asimov_events_fn,
-# constraint_nll_fn, event_terms, prepare_fn, prepared_nll_fn); a bounded memo, like a
-# compile cache
-_PROGRAMS: dict[str, tuple[Any, ...]] = {}
+
+class _Programs(NamedTuple):
+    """The pure functions of one model structure (see :class:`hs3jax.model.Model`)."""
+
+    nll_fn: Callable[..., jax.Array]
+    expected_fn: Callable[..., jax.Array]
+    density_fn: Callable[..., jax.Array]
+    asimov_events_fn: Callable[..., list[dict[str, Any]]]
+    constraint_nll_fn: Callable[..., jax.Array]
+    event_terms: EventTerms | None
+    prepare_fn: Callable[[Any], Any]
+    prepared_nll_fn: Callable[..., jax.Array]
+
+
+# structure fingerprint -> its functions; a bounded memo, like a compile cache
+_PROGRAMS: dict[str, _Programs] = {}
 _PROGRAMS_MAX = 64
 
 
@@ -656,26 +668,19 @@ def compile_model(
         if local_groups
         else None
     )
-    programs = (
-        nll_fn,
-        expected_fn,
-        density_fn,
-        asimov_events_fn,
-        constraint_nll_fn,
-        split,
-        prepare_fn,
-        prepared_nll_fn,
+    programs = _PROGRAMS.setdefault(
+        key,
+        _Programs(
+            nll_fn,
+            expected_fn,
+            density_fn,
+            asimov_events_fn,
+            constraint_nll_fn,
+            split,
+            prepare_fn,
+            prepared_nll_fn,
+        ),
     )
-    (
-        nll_fn,
-        expected_fn,
-        density_fn,
-        asimov_events_fn,
-        constraint_nll_fn,
-        split,
-        prepare_fn,
-        prepared_nll_fn,
-    ) = _PROGRAMS.setdefault(key, programs)
     while len(_PROGRAMS) > _PROGRAMS_MAX:
         _PROGRAMS.pop(next(iter(_PROGRAMS)))
 
@@ -733,14 +738,14 @@ def compile_model(
                 *explicit_globals,
                 *(hf_program.aux_names if hf_program is not None else ()),
             ),
-            nll_fn=nll_fn,
-            expected_fn=expected_fn,
-            density_fn=density_fn,
-            asimov_events_fn=asimov_events_fn if density_terms else None,
-            constraint_nll_fn=constraint_nll_fn,
-            event_terms=split,
-            prepare_fn=prepare_fn,
-            prepared_nll_fn=prepared_nll_fn,
+            nll_fn=programs.nll_fn,
+            expected_fn=programs.expected_fn,
+            density_fn=programs.density_fn,
+            asimov_events_fn=programs.asimov_events_fn if density_terms else None,
+            constraint_nll_fn=programs.constraint_nll_fn,
+            event_terms=programs.event_terms,
+            prepare_fn=programs.prepare_fn,
+            prepared_nll_fn=programs.prepared_nll_fn,
             structure=_stored_key(key, all_nodes.values()),
         )
 

@@ -192,10 +192,10 @@ class Model:
 
     def prepared_inputs(self, inputs: Pytree = None) -> Pytree:
         """``prepare_fn(inputs)``, what :attr:`prepared_nll_fn` takes (jitted; for the model's
-        own :attr:`inputs` computed once and kept)."""
+        own :attr:`inputs`, None or the same object, computed once and kept)."""
         with jax.enable_x64(True):
             prepare = _jitted(self.prepare_fn, self.structure, "prepare")
-            if inputs is not None:
+            if inputs is not None and inputs is not self.inputs:
                 return prepare(inputs)
             cached = self.__dict__.get("_prepared")
             if cached is None:

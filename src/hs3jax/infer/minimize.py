@@ -31,7 +31,7 @@ import jax
 import numpy as np
 from scipy.optimize import minimize as _scipy_minimize
 
-from hs3jax.cache import stored_jit
+from hs3jax.cache import argument_signature, stored_jit
 from hs3jax.errors import HS3JaxError
 from hs3jax.infer.hessian import (
     blocked_hessian,
@@ -88,7 +88,8 @@ class Objective:
 
     Attributes:
         model: the model.
-        prepare: ``inputs -> prepared``, jitted.
+        prepare: ``inputs -> prepared`` (``Model.prepared_inputs``: jitted, the model's own
+            templates prepared once).
         value_and_grad: ``(pars, data, prepared) -> (nll, ∇nll)``.
         hessian: ``(pars, data, prepared) -> ∇²nll``.
         value_grad_hessian: ``(pars, data, prepared) -> (nll, ∇nll, ∇²nll)`` as one program
@@ -105,7 +106,7 @@ class Objective:
 _CACHE: weakref.WeakKeyDictionary[Model, Objective] = weakref.WeakKeyDictionary()
 # jitted derivatives per pure NLL function: models of one structure share ``prepared_nll_fn``
 # (hs3jax.compile), so refits of a patched or rebuilt model reuse the compiled programs
-_DERIVATIVES: weakref.WeakKeyDictionary[Callable[..., Any], tuple[Any, Any, Any, Any]] = (
+_DERIVATIVES: weakref.WeakKeyDictionary[Callable[..., Any], tuple[Any, Any, Any]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -118,7 +119,6 @@ def objective(model: Model) -> Objective:
         if derivatives is None:
             n = len(model.parameters)
             key = model.structure
-            prepare = stored_jit(model.prepare_fn, key, "prepare")
             value_and_grad = stored_jit(jax.value_and_grad(nll), key, "value-and-grad")
             if model.event_terms is not None:
                 # unbinned channels: the Hessian through the per-channel values (a few
@@ -126,7 +126,6 @@ def objective(model: Model) -> Objective:
                 batch = hessian_batch(n, model.inputs)
                 split = event_split_hessian(model.event_terms, batch)
                 derivatives = (
-                    prepare,
                     value_and_grad,
                     stored_jit(split, key, f"event-split-hessian-{batch}"),
                     None,
@@ -138,13 +137,13 @@ def objective(model: Model) -> Objective:
                     matrix: jax.Array = fused(pars, data, prepared)[2]
                     return matrix
 
-                derivatives = (prepare, value_and_grad, hessian, fused)
+                derivatives = (value_and_grad, hessian, fused)
             else:
                 batch = hessian_batch(n, model.inputs)
                 blocked = stored_jit(blocked_hessian(nll, batch), key, f"hessian-{batch}")
-                derivatives = (prepare, value_and_grad, blocked, None)
+                derivatives = (value_and_grad, blocked, None)
             _DERIVATIVES[nll] = derivatives
-        _CACHE[model] = Objective(model, *derivatives)
+        _CACHE[model] = Objective(model, model.prepared_inputs, *derivatives)
     return _CACHE[model]
 
 
@@ -182,11 +181,9 @@ def _compile_ahead(
     value-and-gradient program compiles) on this one; the Newton polish joins it before its
     first Hessian, which then finds the executable in JAX's cache. XLA compiles without the
     GIL, so on a first fit the two compilations overlap. An error is left to the later call."""
-    leaves, tree = jax.tree_util.tree_flatten((x, data, prepared))
-    signature = (
-        tree,
-        tuple((np.shape(v), v.dtype if hasattr(v, "dtype") else np.result_type(v)) for v in leaves),
-    )
+    signature = argument_signature((x, data, prepared))
+    if signature is None:
+        return None
     seen = _AHEAD.setdefault(hessian, set())
     if signature in seen:
         return None
