@@ -7,6 +7,7 @@ must give the same minimum.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +15,9 @@ import pytest
 
 import hs3jax
 from conftest import ROOT
-from hs3jax.infer import hypotest, upper_limit
+from hs3jax.infer import fit, hypotest, upper_limit
 from hs3jax.infer import minimize as minimize_module
-from hs3jax.infer.fit import setup
+from hs3jax.infer.fit import _inverse, setup
 from hs3jax.infer.minimize import DECREMENT_TOL, Minimum, minimize
 from hs3jax.model import Model
 
@@ -80,3 +81,38 @@ def test_upper_limit_narrows_brackets_at_the_asymptotic_prediction() -> None:
         result = hypotest(model, mu)
         value = result.CLs_obs if which == 0 else result.CLs_exp[which - 1]
         assert abs(value - 0.05) <= 1e-5
+
+
+def test_fit_covariance_inverts_the_last_newton_hessian(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The covariance inverts the Hessian the last Newton step evaluated at the minimum (a
+    second evaluation cost 0.6 s per fit at 2,277 parameters), and equals ∇²⁻¹ there."""
+    model = _model(MULTICHANNEL)
+    obj = minimize_module.objective(model)
+    calls: list[int] = []
+
+    def hessian(*args: object) -> object:
+        calls.append(1)
+        return obj.hessian(*args)
+
+    # the separate-Hessian path of models above FUSED_MAX_PARAMETERS, with counted calls
+    counted = replace(obj, hessian=hessian, value_grad_hessian=None)
+    monkeypatch.setitem(minimize_module._CACHE, model, counted)
+    _fit(model)
+    in_minimize = len(calls)
+    result = fit(model)
+    assert in_minimize > 0 and len(calls) == 2 * in_minimize
+    free = np.flatnonzero(~np.isin(model.parameters, result.fixed))
+    h = np.asarray(obj.hessian(result.x, model.data, model.prepared_inputs()))[np.ix_(free, free)]
+    expected = np.linalg.inv(0.5 * (h + h.T))
+    # entries that vanish analytically are rounding noise on the scale of the largest
+    scale = np.abs(expected).max()
+    np.testing.assert_allclose(
+        result.covariance[np.ix_(free, free)], expected, rtol=1e-10, atol=1e-13 * scale
+    )
+
+
+def test_covariance_inverse_of_an_indefinite_hessian_is_the_general_inverse() -> None:
+    h = np.array([[2.0, 0.5, 0.0], [0.5, -1.0, 0.0], [0.0, 0.0, 4.0]])
+    np.testing.assert_allclose(_inverse(h), np.linalg.inv(h), rtol=1e-15)
+    singular = np.diag([1.0, 0.0])
+    np.testing.assert_allclose(_inverse(singular), np.linalg.pinv(singular))

@@ -24,11 +24,12 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import jax
 import numpy as np
+from scipy.linalg import solve_triangular
 from scipy.optimize import minimize as _scipy_minimize
 
 from hs3jax.cache import argument_signature, stored_jit
@@ -159,6 +160,9 @@ class Minimum:
         n_calls: evaluations of −ln L and its gradient (Hessians not counted).
         decrement: ½ gᵀH⁻¹g over the free parameters not held at a bound.
         method: the minimiser that produced ``x``.
+        hessian: ∇²(−ln L) over the free parameters at ``x``, as the last Newton step used it
+            (the fit's covariance inverts it instead of evaluating it again); None where no
+            Newton step was taken.
     """
 
     x: np.ndarray
@@ -168,6 +172,7 @@ class Minimum:
     n_calls: int
     decrement: float
     method: str
+    hessian: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 # (jitted Hessian, argument signature) pairs already compiled or being compiled
@@ -283,24 +288,27 @@ def _newton_step(h: np.ndarray, g: np.ndarray, keep: np.ndarray) -> tuple[np.nda
             chol = np.linalg.cholesky(hk)
         except np.linalg.LinAlgError:
             return p, float("inf")
-    y = np.linalg.solve(chol, gk)
-    step = -np.linalg.solve(chol.T, y)
+    # two triangular solves: O(n²), where a general solve would factorise chol again (O(n³):
+    # 0.2 s per step at 2,277 free parameters)
+    y = solve_triangular(chol, gk, lower=True)
+    step = -solve_triangular(chol.T, y, lower=False)
     p[keep] = step
     return p, 0.5 * float(y @ y)
 
 
 def _polish(
     fun: _Counted, x: np.ndarray, lo: np.ndarray, hi: np.ndarray, steps: int = _POLISH_STEPS
-) -> tuple[np.ndarray, float, float]:
-    """Projected Newton iterations from ``x``; returns (x, f, decrement)."""
+) -> tuple[np.ndarray, float, float, np.ndarray | None]:
+    """Projected Newton iterations from ``x``; returns (x, f, decrement, Hessian at x)."""
     f, g, h = fun.with_hessian(x)
     if f >= 1e300:  # non-finite −ln L at the start: no descent to measure
-        return x, f, float("inf")
+        return x, f, float("inf"), None
     decrement = float("inf")
     moved = True  # x changed since the last Newton step (the final decrement needs one)
     for _ in range(steps):
         keep = ~_active(x, g, lo, hi)
-        p, decrement = _newton_step(fun.hessian(x) if h is None else h, g, keep)
+        h = fun.hessian(x) if h is None else h
+        p, decrement = _newton_step(h, g, keep)
         moved = False
         if not np.isfinite(decrement) or decrement < 1e-17:
             break
@@ -322,8 +330,9 @@ def _polish(
         moved = True
     if moved:
         keep = ~_active(x, g, lo, hi)
-        _, decrement = _newton_step(fun.hessian(x) if h is None else h, g, keep)
-    return x, f, decrement
+        h = fun.hessian(x) if h is None else h
+        _, decrement = _newton_step(h, g, keep)
+    return x, f, decrement, h
 
 
 def _lbfgsb(
@@ -418,7 +427,7 @@ def minimize(
         order = [method, *(m for m in _RUNNERS if m != method)]
         rng = np.random.default_rng(20240531)
         messages: list[str] = []
-        best: tuple[np.ndarray, float, float, str] | None = None
+        best: tuple[np.ndarray, float, float, str, np.ndarray | None] | None = None
         attempts = [(order[0], x0)]
         for k in range(retries):
             width = np.where(np.isfinite(hi - lo), hi - lo, 2.0 * np.maximum(1.0, np.abs(x0)))
@@ -430,11 +439,11 @@ def minimize(
         for name, xs in attempts:
             try:
                 if name == "newton":
-                    x, f, dec = _polish(fun, xs, lo, hi, _NEWTON_STEPS)
+                    x, f, dec, h = _polish(fun, xs, lo, hi, _NEWTON_STEPS)
                     msg = "projected Newton"
                 else:
                     x, msg = _RUNNERS[name](fun, xs, lo, hi, maxiter)
-                    x, f, dec = _polish(fun, np.clip(x, lo, hi), lo, hi)
+                    x, f, dec, h = _polish(fun, np.clip(x, lo, hi), lo, hi)
             except (ValueError, np.linalg.LinAlgError, RuntimeError) as err:
                 messages.append(f"{name}: {err}")
                 continue
@@ -442,7 +451,7 @@ def minimize(
             better = best is None or f < best[1] - 1e-12 * abs(f) or dec < best[2]
             close = best is None or f <= best[1] + 1e-9 * max(1.0, abs(f))
             if f < 1e300 and better and close:
-                best = (x, f, dec, name)
+                best = (x, f, dec, name, h)
             if best is not None and best[2] < DECREMENT_TOL:
                 break
         if best is None or best[1] >= 1e300:
@@ -451,7 +460,7 @@ def minimize(
             return Minimum(
                 full0, float("nan"), False, " | ".join(messages), fun.n_calls, float("inf"), method
             )
-        x, f, dec, name = best
+        x, f, dec, name, h = best
         success = dec < DECREMENT_TOL
         if not success and raise_on_failure:
             raise FitFailed(
@@ -459,4 +468,6 @@ def minimize(
                 "after " + " | ".join(messages)
             )
         full = fun.full(x)
-        return Minimum(full, float(f), success, " | ".join(messages), fun.n_calls, dec, name)
+        return Minimum(
+            full, float(f), success, " | ".join(messages), fun.n_calls, dec, name, hessian=h
+        )
