@@ -66,6 +66,17 @@ _NEWTON_STEPS = 60
 #: models of 122 / 467 / 927 free parameters 163 → 20 ms / 1.53 → 0.85 s / 1.73 → 3.37 s.
 NEWTON_MAX_FREE = 300
 
+#: Newton decrement below which a fit that needs no final Hessian (hypothesis tests, scans,
+#: profiles) takes *chord* steps: the last exact Hessian with a fresh gradient. From there a
+#: Newton step lands at ~decrement², and the Hessian moves by ~√(2·decrement) relative over
+#: it, so each chord step still gains ≥ 6 orders of the decrement for one value-and-gradient
+#: call instead of a Hessian (~2n gradients).
+CHORD_DECREMENT = 1e-6
+#: Free parameters from which chord steps are taken (a smaller Hessian costs about as much as
+#: the dispatch of a value-and-gradient call; ATLAS-SUSY-2018-16, 191 parameters: Hessian
+#: 62 ms, value and gradient 0.2 ms).
+CHORD_MIN_FREE = 100
+
 
 class FitFailed(HS3JaxError):
     """A fit did not converge (or gave a non-finite NLL) after every retry; the message says why."""
@@ -175,33 +186,34 @@ class Minimum:
     hessian: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
-# (jitted Hessian, argument signature) pairs already compiled or being compiled
+# (jitted program, argument signature) pairs already compiled or being compiled
 _AHEAD: weakref.WeakKeyDictionary[Callable[..., Any], set[Any]] = weakref.WeakKeyDictionary()
 
 
 def _compile_ahead(
-    hessian: Callable[..., Any], x: np.ndarray, data: Pytree, prepared: Pytree
+    program: Callable[..., Any], x: np.ndarray, data: Pytree, prepared: Pytree
 ) -> threading.Thread | None:
-    """Compile the Hessian program in a background thread while the minimiser runs (and the
-    value-and-gradient program compiles) on this one; the Newton polish joins it before its
-    first Hessian, which then finds the executable in JAX's cache. XLA compiles without the
-    GIL, so on a first fit the two compilations overlap. An error is left to the later call."""
+    """Compile ``program`` (the Hessian, or the value and gradient of chord steps) in a
+    background thread while the minimiser runs (and compiles its first program) on this one;
+    the caller joins it before the program's first call, which then finds the executable in
+    JAX's cache. XLA compiles without the GIL, so on a first fit the two compilations overlap.
+    An error is left to the later call."""
     signature = argument_signature((x, data, prepared))
     if signature is None:
         return None
-    seen = _AHEAD.setdefault(hessian, set())
+    seen = _AHEAD.setdefault(program, set())
     if signature in seen:
         return None
     seen.add(signature)
 
-    def compile_hessian() -> None:
+    def compile_program() -> None:
         try:
             with jax.enable_x64(True):
-                hessian.compile(x, data, prepared)  # type: ignore[attr-defined]
+                program.compile(x, data, prepared)  # type: ignore[attr-defined]
         except Exception:  # the same call in the main thread reports it
             seen.discard(signature)
 
-    thread = threading.Thread(target=compile_hessian, name="hs3jax-hessian", daemon=True)
+    thread = threading.Thread(target=compile_program, name="hs3jax-compile", daemon=True)
     thread.start()
     return thread
 
@@ -218,10 +230,12 @@ class _Counted:
         data: Pytree,
         prepared: Pytree,
         pending: threading.Thread | None = None,
+        pending_value_and_grad: threading.Thread | None = None,
     ) -> None:
         self.obj, self.base, self.free, self.data = obj, base, free, data
         self.prepared = prepared
         self.pending = pending
+        self.pending_value_and_grad = pending_value_and_grad
         self.n_calls = 0
 
     def full(self, x: np.ndarray) -> np.ndarray:
@@ -237,6 +251,9 @@ class _Counted:
         return fv, gv, True
 
     def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        if self.pending_value_and_grad is not None:
+            self.pending_value_and_grad.join()
+            self.pending_value_and_grad = None
         self.n_calls += 1
         fv, gv, _ = self._host(*self.obj.value_and_grad(self.full(x), self.data, self.prepared))
         return fv, gv
@@ -297,18 +314,34 @@ def _newton_step(h: np.ndarray, g: np.ndarray, keep: np.ndarray) -> tuple[np.nda
 
 
 def _polish(
-    fun: _Counted, x: np.ndarray, lo: np.ndarray, hi: np.ndarray, steps: int = _POLISH_STEPS
+    fun: _Counted,
+    x: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    steps: int = _POLISH_STEPS,
+    *,
+    chord: bool = False,
 ) -> tuple[np.ndarray, float, float, np.ndarray | None]:
-    """Projected Newton iterations from ``x``; returns (x, f, decrement, Hessian at x)."""
+    """Projected Newton iterations from ``x``; returns (x, f, decrement, Hessian at x or None).
+
+    With ``chord``, once a step starts below :data:`CHORD_DECREMENT` the later steps reuse its
+    Hessian (value-and-gradient calls only; the final decrement is measured with it too, and
+    no Hessian at x is returned)."""
     f, g, h = fun.with_hessian(x)
     if f >= 1e300:  # non-finite −ln L at the start: no descent to measure
         return x, f, float("inf"), None
     decrement = float("inf")
     moved = True  # x changed since the last Newton step (the final decrement needs one)
+    fixed_hessian: np.ndarray | None = None  # the Hessian of chord steps
     for _ in range(steps):
         keep = ~_active(x, g, lo, hi)
-        h = fun.hessian(x) if h is None else h
-        p, decrement = _newton_step(h, g, keep)
+        if fixed_hessian is None:
+            h = fun.hessian(x) if h is None else h
+            p, decrement = _newton_step(h, g, keep)
+            if chord and decrement < CHORD_DECREMENT:
+                fixed_hessian = h
+        else:
+            p, decrement = _newton_step(fixed_hessian, g, keep)
         moved = False
         if not np.isfinite(decrement) or decrement < 1e-17:
             break
@@ -317,7 +350,10 @@ def _polish(
         t, accepted = 1.0, False
         while t > 1e-6:
             xn = np.clip(x + t * p, lo, hi)
-            fn, gn, hn = fun.with_hessian(xn)
+            if fixed_hessian is None:
+                fn, gn, hn = fun.with_hessian(xn)
+            else:
+                (fn, gn), hn = fun(xn), None
             keep_n = ~_active(xn, gn, lo, hi)
             pgn = np.abs(gn[keep_n]).max(initial=0.0)
             if fn < f - floor or (fn <= f + floor and pgn < pg):
@@ -330,9 +366,12 @@ def _polish(
         moved = True
     if moved:
         keep = ~_active(x, g, lo, hi)
-        h = fun.hessian(x) if h is None else h
-        _, decrement = _newton_step(h, g, keep)
-    return x, f, decrement, h
+        if fixed_hessian is None:
+            h = fun.hessian(x) if h is None else h
+            _, decrement = _newton_step(h, g, keep)
+        else:
+            _, decrement = _newton_step(fixed_hessian, g, keep)
+    return x, f, decrement, h if fixed_hessian is None else None
 
 
 def _lbfgsb(
@@ -396,9 +435,14 @@ def minimize(
     maxiter: int = 10000,
     retries: int = 2,
     raise_on_failure: bool = True,
+    final_hessian: bool = True,
 ) -> Minimum:
     """Minimise −ln L over the parameters in ``free_mask``, starting from the full vector
     ``start`` (which also supplies the fixed parameters).
+
+    ``final_hessian=False`` (no covariance wanted) lets fits of at least
+    :data:`CHORD_MIN_FREE` free parameters finish with chord steps (see :func:`_polish`);
+    ``Minimum.hessian`` is then None.
 
     With ``method="lbfgsb"`` and at most :data:`NEWTON_MAX_FREE` free parameters, tries
     projected Newton from ``start`` first (``Minimum.method == "newton"``). Then ``method``
@@ -415,10 +459,17 @@ def minimize(
         x0 = np.clip(full0[free], lo, hi)
         obj = objective(model)
         prepared = obj.prepare(inputs)
-        # the fused program of a small model is the Hessian's: nothing to compile ahead
-        ahead = len(x0) and obj.value_grad_hessian is None
-        pending = _compile_ahead(obj.hessian, full0, data, prepared) if ahead else None
-        fun = _Counted(obj, full0, free, data, prepared, pending)
+        # the fused program of a small model is the Hessian's: nothing to compile ahead, but
+        # chord steps need its value and gradient alone
+        fused = obj.value_grad_hessian is not None
+        chord = not final_hessian and len(x0) >= CHORD_MIN_FREE
+        pending = (
+            None if fused or not len(x0) else _compile_ahead(obj.hessian, full0, data, prepared)
+        )
+        pending_vg = (
+            _compile_ahead(obj.value_and_grad, full0, data, prepared) if chord and fused else None
+        )
+        fun = _Counted(obj, full0, free, data, prepared, pending, pending_vg)
         if len(x0) == 0:
             f0, _ = fun(x0)
             if f0 >= 1e300:
@@ -439,11 +490,11 @@ def minimize(
         for name, xs in attempts:
             try:
                 if name == "newton":
-                    x, f, dec, h = _polish(fun, xs, lo, hi, _NEWTON_STEPS)
+                    x, f, dec, h = _polish(fun, xs, lo, hi, _NEWTON_STEPS, chord=chord)
                     msg = "projected Newton"
                 else:
                     x, msg = _RUNNERS[name](fun, xs, lo, hi, maxiter)
-                    x, f, dec, h = _polish(fun, np.clip(x, lo, hi), lo, hi)
+                    x, f, dec, h = _polish(fun, np.clip(x, lo, hi), lo, hi, chord=chord)
             except (ValueError, np.linalg.LinAlgError, RuntimeError) as err:
                 messages.append(f"{name}: {err}")
                 continue

@@ -91,7 +91,7 @@ def profile_interval(
             nearest = min(fitted, key=lambda v: abs(v - value))
             start = fitted[nearest][1].copy()
             start[i] = value
-            m = minimize(model, start, profiled, data, inputs, method=method)
+            m = minimize(model, start, profiled, data, inputs, method=method, final_hessian=False)
             # a profiled minimum can only lie above the global one; clip rounding below it
             fitted[value] = (max(2.0 * (m.nll - best_nll), 0.0), m.x)
         return fitted[value][0] - up

@@ -105,7 +105,9 @@ def profile_scan(
         nll = np.asarray(out.nll).copy()
         ok = np.asarray(out.converged).copy()
     for k in np.flatnonzero(~ok):
-        m = minimize(model, starts[k], mask, data, inputs, raise_on_failure=False)
+        m = minimize(
+            model, starts[k], mask, data, inputs, raise_on_failure=False, final_hessian=False
+        )
         nll[k], ok[k] = m.nll, m.success
         x[k] = m.x
     return ScanResult(

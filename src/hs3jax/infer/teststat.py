@@ -101,7 +101,7 @@ def free_fit(
 ) -> Minimum:
     """The unconditional fit θ̂ (no covariance)."""
     start, mask = setup(model, init)
-    return minimize(model, start, mask, data, inputs, method=method)
+    return minimize(model, start, mask, data, inputs, method=method, final_hessian=False)
 
 
 def poi_fit(
@@ -115,7 +115,7 @@ def poi_fit(
     """The conditional fit θ̂̂(μ) (no covariance)."""
     name, _ = _poi(model)
     start, mask = setup(model, init, {name: mu})
-    return minimize(model, start, mask, data, inputs, method=method)
+    return minimize(model, start, mask, data, inputs, method=method, final_hessian=False)
 
 
 def profile_fits(
