@@ -16,7 +16,7 @@ observables at θ̂̂(μ') fitted to the *observed* data.
 
 Fits start where their minimum is expected: the unconditional fit to the data from the model's
 init (or ``init``); every conditional fit from the unconditional fit to the same data set, or
-from the conditional fit at the nearest μ already made; the unconditional fit to the Asimov data
+from the conditional fits at the nearest μ already made (extrapolated linearly from two); the unconditional fit to the Asimov data
 from the point that generated it, which is that data set's own maximum-likelihood point. Each is
 converged to the same Newton-decrement tolerance as from the init, in fewer Newton steps (each
 an exact Hessian: ~2n gradients for n parameters).
@@ -93,9 +93,10 @@ class AsymptoticCalculator:
     """Asymptotic hypothesis tests of one model on one data set; the μ-independent fits (the
     unconditional fits to the data and to the Asimov data, and the Asimov data itself) are made
     once, so scanning μ costs two conditional fits per point, and one for the expected band
-    alone (:meth:`expected`). Each conditional fit starts from the conditional fit at the
-    nearest μ already made on the same data set, the first from the unconditional fit to it
-    (converged to the same tolerance as from the model's init, in a few Newton steps).
+    alone (:meth:`expected`). Each conditional fit starts from the conditional fits at the
+    nearest μ already made on the same data set (extrapolated linearly from the two nearest),
+    the first from the unconditional fit to it (converged to the same tolerance as from the
+    model's init, in a few Newton steps).
 
     Build it with :func:`asymptotic_calculator`.
     """
@@ -125,8 +126,14 @@ class AsymptoticCalculator:
         }[which]
         start: ParInput = free.x
         if done:
-            nearest = min(done, key=lambda m: abs(m - mu))
-            start = done[nearest][1].x
+            near = sorted(done, key=lambda m: abs(m - mu))
+            start = done[near[0]][1].x
+            if len(near) > 1:
+                # θ̂̂(μ) extrapolated linearly from the two nearest fits: the start is off by
+                # O(Δμ²) instead of O(Δμ), a Newton step or two fewer (minimize clips it
+                # into the bounds)
+                (m1, fit1), (m2, fit2) = (near[0], done[near[0]][1]), (near[1], done[near[1]][1])
+                start = fit1.x + (mu - m1) / (m1 - m2) * (fit1.x - fit2.x)
         fixed = poi_fit(self.model, mu, data, self.inputs, start, self.method)
         t = tmu_from(fixed.nll, free.nll)
         index = self.model.poi_index
