@@ -286,31 +286,48 @@ def _active(x: np.ndarray, g: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.
     return held
 
 
-def _newton_step(h: np.ndarray, g: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, float]:
-    """Newton step on the ``keep`` subset and the decrement ½ gᵀH⁻¹g; a shifted Hessian where
-    it is not positive definite."""
-    p = np.zeros_like(g)
-    if not keep.any():
-        return p, 0.0
-    hk = h[np.ix_(keep, keep)]
-    gk = g[keep]
-    hk = 0.5 * (hk + hk.T)
-    try:
-        chol = np.linalg.cholesky(hk)
-    except np.linalg.LinAlgError:
-        w = np.linalg.eigvalsh(hk)
-        shift = max(1e-8, -1.5 * float(w.min())) + 1e-12 * float(np.abs(w).max())
-        hk = hk + shift * np.eye(len(gk))
-        try:
-            chol = np.linalg.cholesky(hk)
-        except np.linalg.LinAlgError:
+class _Curvature:
+    """A Hessian over the free parameters with its Cholesky factors, one per set of parameters
+    not held at a bound: the chord steps that reuse a Hessian reuse its factor too (0.17 s to
+    factorise at 2,277 free parameters, against 5 ms for the two triangular solves)."""
+
+    def __init__(self, hessian: np.ndarray) -> None:
+        self.hessian = hessian
+        self._factors: dict[bytes, np.ndarray | None] = {}
+
+    def _factor(self, keep: np.ndarray) -> np.ndarray | None:
+        """Lower Cholesky factor of the symmetrised ``keep`` block, shifted where it is not
+        positive definite; None where even the shifted block fails."""
+        key = np.packbits(keep).tobytes()
+        if key not in self._factors:
+            hk = self.hessian[np.ix_(keep, keep)]
+            hk = 0.5 * (hk + hk.T)
+            try:
+                chol: np.ndarray | None = np.linalg.cholesky(hk)
+            except np.linalg.LinAlgError:
+                w = np.linalg.eigvalsh(hk)
+                shift = max(1e-8, -1.5 * float(w.min())) + 1e-12 * float(np.abs(w).max())
+                try:
+                    chol = np.linalg.cholesky(hk + shift * np.eye(len(hk)))
+                except np.linalg.LinAlgError:
+                    chol = None
+            self._factors[key] = chol
+        return self._factors[key]
+
+    def newton_step(self, g: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, float]:
+        """Newton step on the ``keep`` subset and the decrement ½ gᵀH⁻¹g (inf where the
+        Hessian cannot be factorised even shifted)."""
+        p = np.zeros_like(g)
+        if not keep.any():
+            return p, 0.0
+        chol = self._factor(keep)
+        if chol is None:
             return p, float("inf")
-    # two triangular solves: O(n²), where a general solve would factorise chol again (O(n³):
-    # 0.2 s per step at 2,277 free parameters)
-    y = solve_triangular(chol, gk, lower=True)
-    step = -solve_triangular(chol.T, y, lower=False)
-    p[keep] = step
-    return p, 0.5 * float(y @ y)
+        # two triangular solves: O(n²), where a general solve would factorise chol again
+        # (O(n³): 0.2 s per step at 2,277 free parameters)
+        y = solve_triangular(chol, g[keep], lower=True)
+        p[keep] = -solve_triangular(chol.T, y, lower=False)
+        return p, 0.5 * float(y @ y)
 
 
 def _polish(
@@ -332,16 +349,17 @@ def _polish(
         return x, f, float("inf"), None
     decrement = float("inf")
     moved = True  # x changed since the last Newton step (the final decrement needs one)
-    fixed_hessian: np.ndarray | None = None  # the Hessian of chord steps
+    fixed: _Curvature | None = None  # the Hessian of chord steps
     for _ in range(steps):
         keep = ~_active(x, g, lo, hi)
-        if fixed_hessian is None:
+        if fixed is None:
             h = fun.hessian(x) if h is None else h
-            p, decrement = _newton_step(h, g, keep)
+            curvature = _Curvature(h)
+            p, decrement = curvature.newton_step(g, keep)
             if chord and decrement < CHORD_DECREMENT:
-                fixed_hessian = h
+                fixed = curvature
         else:
-            p, decrement = _newton_step(fixed_hessian, g, keep)
+            p, decrement = fixed.newton_step(g, keep)
         moved = False
         if not np.isfinite(decrement) or decrement < 1e-17:
             break
@@ -350,7 +368,7 @@ def _polish(
         t, accepted = 1.0, False
         while t > 1e-6:
             xn = np.clip(x + t * p, lo, hi)
-            if fixed_hessian is None:
+            if fixed is None:
                 fn, gn, hn = fun.with_hessian(xn)
             else:
                 (fn, gn), hn = fun(xn), None
@@ -366,12 +384,12 @@ def _polish(
         moved = True
     if moved:
         keep = ~_active(x, g, lo, hi)
-        if fixed_hessian is None:
+        if fixed is None:
             h = fun.hessian(x) if h is None else h
-            _, decrement = _newton_step(h, g, keep)
+            _, decrement = _Curvature(h).newton_step(g, keep)
         else:
-            _, decrement = _newton_step(fixed_hessian, g, keep)
-    return x, f, decrement, h if fixed_hessian is None else None
+            _, decrement = fixed.newton_step(g, keep)
+    return x, f, decrement, h if fixed is None else None
 
 
 def _lbfgsb(
