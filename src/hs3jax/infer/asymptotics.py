@@ -16,10 +16,10 @@ observables at θ̂̂(μ') fitted to the *observed* data.
 
 Fits start where their minimum is expected: the unconditional fit to the data from the model's
 init (or ``init``); every conditional fit from the unconditional fit to the same data set, or
-from the conditional fits at the nearest μ already made (extrapolated linearly from two); the unconditional fit to the Asimov data
-from the point that generated it, which is that data set's own maximum-likelihood point. Each is
-converged to the same Newton-decrement tolerance as from the init, in fewer Newton steps (each
-an exact Hessian: ~2n gradients for n parameters).
+from the conditional fits at the nearest μ already made (extrapolated linearly from two); the
+unconditional fit to the Asimov data from the point that generated it, which is that data set's
+own maximum-likelihood point. Each is converged to the same Newton-decrement tolerance as from
+the init, in fewer Newton steps (each an exact Hessian: ~2n gradients for n parameters).
 """
 
 from __future__ import annotations
@@ -132,8 +132,9 @@ class AsymptoticCalculator:
                 # θ̂̂(μ) extrapolated linearly from the two nearest fits: the start is off by
                 # O(Δμ²) instead of O(Δμ), a Newton step or two fewer (minimize clips it
                 # into the bounds)
-                (m1, fit1), (m2, fit2) = (near[0], done[near[0]][1]), (near[1], done[near[1]][1])
-                start = fit1.x + (mu - m1) / (m1 - m2) * (fit1.x - fit2.x)
+                m1, m2 = near[0], near[1]
+                x1, x2 = done[m1][1].x, done[m2][1].x
+                start = x1 + (mu - m1) / (m1 - m2) * (x1 - x2)
         fixed = poi_fit(self.model, mu, data, self.inputs, start, self.method)
         t = tmu_from(fixed.nll, free.nll)
         index = self.model.poi_index

@@ -200,9 +200,10 @@ def fit(
     inputs = model.inputs if inputs is None else inputs
     start, mask = setup(model, init, fixed)
     t0 = time.perf_counter()
-    minimum = minimize(model, start, mask, data, inputs, method=method)
+    covariance = hessian or bool(minos)
+    minimum = minimize(model, start, mask, data, inputs, method=method, final_hessian=covariance)
     result = result_from_minimum(
-        model, minimum, mask, data, inputs, time.perf_counter() - t0, hessian=hessian or bool(minos)
+        model, minimum, mask, data, inputs, time.perf_counter() - t0, hessian=covariance
     )
     if not minos:
         return result
