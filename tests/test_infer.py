@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -221,3 +222,24 @@ def test_grid_upper_limit_equals_pyhf(entry: dict[str, Any]) -> None:
     res = upper_limit(model, level=0.05, scan=np.linspace(first, last, int(points)))
     assert abs(res.obs - ref["obs"]) <= 1e-3 * abs(ref["obs"])
     np.testing.assert_allclose(res.exp, ref["exp"], rtol=1e-3)
+
+
+def test_cls_far_in_the_tail_is_finite_and_continuous() -> None:
+    """Past t ≈ 37 both tails underflow: CL_s comes from their logarithms (it was 0/0 = NaN,
+    which stopped an upper limit's root finding at a strongly excluded μ)."""
+    from scipy.special import log_ndtr, ndtr
+
+    from hs3jax.infer.asymptotics import cls_observed
+
+    for t, q_asimov in [(40.7, 766.0), (36.0, 400.0), (10.0, 4.0)]:
+        cls = float(cls_observed(t, q_asimov)[2])
+        expected = np.exp(log_ndtr(-(t + np.sqrt(q_asimov))) - log_ndtr(-t))
+        assert np.isfinite(cls) and 0.0 <= cls <= 1.0
+        assert cls == pytest.approx(expected, rel=1e-12, abs=1e-300)
+    # where CL_b is a normal number the plain ratio is kept, bit for bit
+    t, q_asimov = 0.3, 4.0
+    plain = ndtr(-(t + 2.0)) / ndtr(-t)
+    assert float(cls_observed(t, q_asimov)[2]) == plain
+    # and the JAX path (implicit gradients of CL_s) stays differentiable in the tail
+    grad = jax.grad(lambda tt: cls_observed(tt, jnp.asarray(766.0))[2])(jnp.asarray(40.7))
+    assert np.isfinite(float(grad))

@@ -15,11 +15,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import digamma as jax_digamma
+from jax.scipy.special import log_ndtr as jax_log_ndtr
 from jax.scipy.special import ndtr as jax_ndtr
 from scipy.special import digamma as scipy_digamma
+from scipy.special import log_ndtr as scipy_log_ndtr
 from scipy.special import ndtr as scipy_ndtr
 
-__all__ = ["digamma", "namespace", "ndtr"]
+__all__ = ["digamma", "log_ndtr", "namespace", "ndtr"]
 
 
 def namespace(*values: Any) -> ModuleType:
@@ -30,6 +32,11 @@ def namespace(*values: Any) -> ModuleType:
 def ndtr(x: Any) -> Any:
     """Φ(x), the standard normal CDF, in the namespace of ``x``."""
     return jax_ndtr(x) if isinstance(x, jax.Array) else scipy_ndtr(x)
+
+
+def log_ndtr(x: Any) -> Any:
+    """ln Φ(x), accurate far in the lower tail, in the namespace of ``x``."""
+    return jax_log_ndtr(x) if isinstance(x, jax.Array) else scipy_log_ndtr(x)
 
 
 def digamma(x: Any) -> Any:

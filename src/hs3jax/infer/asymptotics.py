@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from hs3jax.errors import ModelError
-from hs3jax.infer.arrays import namespace, ndtr
+from hs3jax.infer.arrays import log_ndtr, namespace, ndtr
 from hs3jax.infer.asimov import asimov_data
 from hs3jax.infer.fit import ParInput
 from hs3jax.infer.minimize import Method, Minimum
@@ -71,14 +71,23 @@ def asymptotic_teststat(q: Any, q_asimov: Any, test_stat: str) -> Any:
     return xp.where(sq <= sqa, plain, (q - q_asimov) / (2.0 * safe))
 
 
+#: CL_b below which CL_s is taken from the logarithms of the two tails: past t ≈ 37 both
+#: underflow, and their ratio would be 0/0.
+_CLB_FLOOR = 1e-280
+
+
 def cls_observed(t: Any, q_asimov: Any) -> tuple[Any, Any, Any]:
-    """(CL_{s+b}, CL_b, CL_s) for the statistic t in −μ̂/σ space."""
+    """(CL_{s+b}, CL_b, CL_s) for the statistic t in −μ̂/σ space; CL_s is
+    exp(ln Φ(−t − √q_A) − ln Φ(−t)) where CL_b is below :data:`_CLB_FLOOR` (a hypothesis
+    excluded by dozens of σ, as an upper limit's search may test), else the plain ratio."""
     xp = namespace(t, q_asimov)
     t = xp.asarray(t)
     sqa = xp.sqrt(xp.maximum(q_asimov, 0.0))
     clsb = ndtr(-(t + sqa))
     clb = ndtr(-t)
-    return clsb, clb, clsb / clb
+    tail = clb < _CLB_FLOOR
+    from_logs = xp.exp(log_ndtr(-(t + sqa)) - log_ndtr(-t))
+    return clsb, clb, xp.where(tail, from_logs, clsb / xp.where(tail, 1.0, clb))
 
 
 def cls_expected(q_asimov: Any) -> tuple[Any, Any, Any]:
