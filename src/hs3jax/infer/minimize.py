@@ -218,6 +218,13 @@ def _compile_ahead(
     return thread
 
 
+def _joined(thread: threading.Thread | None) -> threading.Thread | None:
+    """Wait for a compile-ahead ``thread`` (if any); None, for the attribute that held it."""
+    if thread is not None:
+        thread.join()
+    return None
+
+
 class _Counted:
     """Host-side view on the free parameters: float64 numpy in and out, call counting,
     non-finite values mapped to a large finite penalty so that line searches back off."""
@@ -251,17 +258,13 @@ class _Counted:
         return fv, gv, True
 
     def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray]:
-        if self.pending_value_and_grad is not None:
-            self.pending_value_and_grad.join()
-            self.pending_value_and_grad = None
+        self.pending_value_and_grad = _joined(self.pending_value_and_grad)
         self.n_calls += 1
         fv, gv, _ = self._host(*self.obj.value_and_grad(self.full(x), self.data, self.prepared))
         return fv, gv
 
     def hessian(self, x: np.ndarray) -> np.ndarray:
-        if self.pending is not None:
-            self.pending.join()
-            self.pending = None
+        self.pending = _joined(self.pending)
         h = np.asarray(self.obj.hessian(self.full(x), self.data, self.prepared))
         sub: np.ndarray = h[np.ix_(self.free, self.free)]
         return sub
