@@ -435,6 +435,51 @@ def test_blocked_hessian_equals_jax_hessian() -> None:
     assert batch * 50_000 <= 2 * (1 << 23) and -(-2277 // batch) * batch - 2277 < batch
 
 
+def test_hessian_blocks_fit_the_cache_where_all_tangents_would_not() -> None:
+    """Where n tangents of the widest array −ln L reads exceed 2 MiB (ATLAS-SUSY-2018-16:
+    191 parameters × 3,839 normsys entries), the Hessian goes in blocks of ~512 KiB of
+    tangents; below that line, and for arrays that are not 1-D, all directions at once."""
+    from hs3jax.infer.hessian import hessian_batch
+
+    small = {"nominal": np.zeros(10)}
+    assert hessian_batch(191, small, ({"entries": np.zeros(1_000)},)) == 191  # 1.5 MB
+    assert hessian_batch(191, small, ({"matrix": np.zeros((600, 100))},)) == 191  # 2-D
+    entries = jax.ShapeDtypeStruct((3_839,), np.float64)
+    batch = hessian_batch(191, small, ({"entries": entries}, {"main": np.zeros(38)}))
+    assert batch * 3_839 * 8 <= 1 << 19 and batch >= 8
+    assert -(-191 // batch) * batch - 191 < batch  # equal blocks, short padding
+    # very wide arrays: no fewer than 8 directions per block
+    assert hessian_batch(2277, small, ({"entries": np.zeros(15_000)},)) >= 8
+
+
+def test_value_grad_hessian_in_blocks_equals_forward_over_reverse() -> None:
+    """The fused program of a model with cache-sized Hessian blocks gives the value and
+    gradient of −ln L and the Hessian of one forward-over-reverse pass (to rounding)."""
+    from hs3jax.infer.hessian import value_grad_hessian
+
+    model = hs3jax.load(
+        ROOT / "tests" / "data" / "pyhf" / "multichannel_all_modifiers.json"
+    ).model()
+    n = len(model.parameters)
+    rng = np.random.default_rng(5)
+    with jax.enable_x64(True):
+        x = np.asarray(model.init) + 0.05 * rng.uniform(-1, 1, n)
+        args = (jax.numpy.asarray(x), model.data, model.prepared_inputs())
+        f0, g0, h0 = (
+            np.asarray(v) for v in jax.jit(value_grad_hessian(model.prepared_nll_fn))(*args)
+        )
+        for batch in (4, 9, n):
+            f, g, h = (
+                np.asarray(v)
+                for v in jax.jit(value_grad_hessian(model.prepared_nll_fn, batch))(*args)
+            )
+            np.testing.assert_allclose(f, f0, rtol=1e-15)
+            np.testing.assert_allclose(g, g0, rtol=1e-13, atol=1e-13 * np.abs(g0).max())
+            np.testing.assert_allclose(h, h0, rtol=1e-12, atol=1e-12 * np.abs(h0).max())
+        # all directions in one block: the forward-over-reverse program itself, bit for bit
+        np.testing.assert_array_equal(h, h0)
+
+
 @pytest.mark.parametrize(
     "path",
     [
@@ -519,10 +564,10 @@ def test_small_newton_fit_compiles_one_program() -> None:
     spec["channels"] = spec["channels"][:1]
     spec["observations"] = [o for o in spec["observations"] if o["name"] == kept]
     model = hs3jax.load(spec).model()
-    obj = objective(model)
-    assert obj.value_grad_hessian is not None
     with counting_compilations() as compiled:
+        obj = objective(model)
         result = hs3jax.fit(model)
+    assert obj.value_grad_hessian is not None
     assert result.method == "newton" and result.success
     # the fit's program and the templates' preparation (Model.prepare_fn)
     assert len(compiled) == 2

@@ -143,7 +143,14 @@ def objective(model: Model) -> Objective:
                     None,
                 )
             elif n <= FUSED_MAX_PARAMETERS:
-                fused = stored_jit(value_grad_hessian(nll), key, "value-grad-hessian")
+                # what −ln L reads per call: its widest array sets cache-sized Hessian blocks
+                # (the model's own prepared templates, which its fits compute anyway; from the
+                # program store, where eval_shape would trace)
+                read = (model.prepared_inputs(), model.data)
+                batch = hessian_batch(n, model.inputs, read)
+                fused = stored_jit(
+                    value_grad_hessian(nll, batch), key, f"value-grad-hessian-{batch}"
+                )
 
                 def hessian(pars: Any, data: Pytree, prepared: Pytree) -> jax.Array:
                     matrix: jax.Array = fused(pars, data, prepared)[2]
@@ -151,7 +158,8 @@ def objective(model: Model) -> Objective:
 
                 derivatives = (value_and_grad, hessian, fused)
             else:
-                batch = hessian_batch(n, model.inputs)
+                read = (model.prepared_inputs(), model.data)
+                batch = hessian_batch(n, model.inputs, read)
                 blocked = stored_jit(blocked_hessian(nll, batch), key, f"hessian-{batch}")
                 derivatives = (value_and_grad, blocked, None)
             _DERIVATIVES[nll] = derivatives
