@@ -32,7 +32,13 @@ import numpy as np
 
 from hs3jax.model import EventTerms
 
-__all__ = ["blocked_hessian", "event_split_hessian", "hessian_batch", "value_grad_hessian"]
+__all__ = [
+    "blocked_hessian",
+    "event_split_hessian",
+    "hessian_batch",
+    "value_grad_hessian",
+    "widest_array",
+]
 
 #: float64 elements of model inputs × directions per block: about 64 MB per intermediate array.
 _BLOCK_ELEMENTS = 1 << 23
@@ -52,14 +58,21 @@ def hessian_batch(n_parameters: int, inputs: Any, read: Any = ()) -> int:
     exceed 2 MiB, near 512 KiB each (cache; see the module doc)."""
     size = sum(int(np.size(leaf)) for leaf in jax.tree_util.tree_leaves(inputs))
     per_block = max(16, _BLOCK_ELEMENTS // max(1, size))
-    shapes = [np.shape(leaf) for leaf in jax.tree_util.tree_leaves(read)]
-    widest = max((shape[0] for shape in shapes if len(shape) == 1), default=0)
+    widest = widest_array(read)
     if n_parameters * widest * 8 > _SPILL_BYTES:
         per_block = min(per_block, max(_MIN_CACHE_BLOCK, _CACHE_BYTES // (8 * widest)))
     if n_parameters <= per_block:
         return n_parameters
     n_blocks = -(-n_parameters // per_block)
     return -(-n_parameters // n_blocks)
+
+
+def widest_array(read: Any) -> int:
+    """Length of the longest 1-D array (or ``jax.ShapeDtypeStruct``) in the pytree ``read``
+    (0 if none): per-entry intermediates of −ln L have its length, and each Hessian direction
+    carries one tangent of each."""
+    shapes = [np.shape(leaf) for leaf in jax.tree_util.tree_leaves(read)]
+    return max((int(shape[0]) for shape in shapes if len(shape) == 1), default=0)
 
 
 def blocked_hessian(

@@ -1,11 +1,12 @@
-"""Profile likelihood scans in one or two parameters, all points fitted in one vmapped batch.
+"""Profile likelihood scans in one or two parameters, all points fitted in one batch.
 
 For each grid point φ_k (values of the scanned parameters) the other free parameters are
 profiled, θ̂̂(φ_k) = argmin −ln L(φ_k, θ), and
 
     Δ(2 NLL)_k = 2 [−ln L(φ_k, θ̂̂(φ_k)) + ln L(θ̂)]  (≥ 0 at converged points).
 
-The conditional fits run together through ``jax.vmap`` of the pure-JAX Newton minimiser, each
+The conditional fits run together (:func:`hs3jax.infer.newton.fit_batch`: ``jax.vmap`` of the
+pure-JAX Newton minimiser, or host fits one after another where that is faster), each
 warm-started from the unconditional minimum θ̂ (with the scanned parameters set to the grid
 point), which is close to θ̂̂(φ_k) near the minimum where the scan matters; a point that does
 not converge there is refitted on the host (:func:`hs3jax.infer.minimize.minimize`).
@@ -18,12 +19,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from hs3jax.infer.fit import ParInput, fit, setup
 from hs3jax.infer.minimize import minimize
-from hs3jax.infer.newton import newton_minimize
+from hs3jax.infer.newton import fit_batch
 from hs3jax.model import Model
 
 __all__ = ["ScanResult", "profile_scan"]
@@ -97,10 +97,7 @@ def profile_scan(
     with jax.enable_x64(True):
         starts = np.tile(best.x, (len(points), 1))  # warm start: the unconditional minimum
         starts[:, idx] = points
-        solve = jax.jit(
-            jax.vmap(lambda s: newton_minimize(model.nll_fn, s, mask, model.bounds, data, inputs))
-        )
-        out = solve(jnp.asarray(starts))
+        out = fit_batch(model, starts, np.tile(mask, (len(points), 1)), data, inputs)
         x = np.asarray(out.x)
         nll = np.asarray(out.nll).copy()
         ok = np.asarray(out.converged).copy()

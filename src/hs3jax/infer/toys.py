@@ -33,7 +33,7 @@ from hs3jax.infer.asimov import (
     constraint_kinds,
 )
 from hs3jax.infer.fit import setup
-from hs3jax.infer.newton import newton_minimize
+from hs3jax.infer.newton import batch_sizes, in_batches, newton_minimize
 from hs3jax.infer.results import NSIGMA, HypoTestResult
 from hs3jax.infer.teststat import poi_fit, profile_fits, q0_from, qmu_from, tmu_from
 from hs3jax.model import Model
@@ -98,15 +98,23 @@ def toy_teststats(
     start_mu, free_mu = setup(model, None, {model.poi: mu})
     with jax.enable_x64(True):
         bounds = jnp.asarray(model.bounds)
+        prepared = model.prepared_inputs(inputs)
+        block, per_call = batch_sizes(model, prepared, model.data)
+        nll = model.prepared_nll_fn
 
         def one(d: Pytree) -> tuple[jax.Array, jax.Array, jax.Array]:
-            a = newton_minimize(model.nll_fn, jnp.asarray(start_mu), free_mu, bounds, d, inputs)
-            b = newton_minimize(model.nll_fn, jnp.asarray(start), free, bounds, d, inputs)
+            a = newton_minimize(
+                nll, jnp.asarray(start_mu), free_mu, bounds, d, prepared, hessian_batch=block
+            )
+            b = newton_minimize(
+                nll, jnp.asarray(start), free, bounds, d, prepared, hessian_batch=block
+            )
             t = tmu_from(a.nll, b.nll)
             q = q0_from(t, b.x[k]) if test_stat == "q0" else qmu_from(t, b.x[k], mu)
             return q, b.x[k], a.converged & b.converged
 
-        q, muhat, ok = jax.jit(jax.vmap(one))(toys)
+        # two fits per toy in one program
+        q, muhat, ok = in_batches(jax.jit(jax.vmap(one)), (toys,), max(1, per_call // 2))
         q, muhat, ok = np.asarray(q), np.asarray(muhat), np.asarray(ok)
     return ToyTestStats(np.where(ok, q, np.nan), muhat, ok)
 
