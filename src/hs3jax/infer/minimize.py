@@ -76,6 +76,13 @@ CHORD_DECREMENT = 1e-6
 #: the dispatch of a value-and-gradient call; ATLAS-SUSY-2018-16, 191 parameters: Hessian
 #: 62 ms, value and gradient 0.2 ms).
 CHORD_MIN_FREE = 100
+#: Free parameters from which the line search of a Newton step in a fit that takes chord steps
+#: tries points with the value and gradient alone, and evaluates the Hessian only where it
+#: accepts one (a rejected trial of the fused program threw its Hessian away: toy fits of
+#: ATLAS-SUSY-2018-16 take 54–121 calls for ~20 steps near the bounds of its γ parameters;
+#: 1.0–2.0 s → 0.5–1.1 s per fit). Fits with a covariance keep the fused trials: the value and
+#: gradient would be one more program to compile on a first fit (+0.6 s there).
+TRIAL_VALUE_GRAD_MIN_FREE = CHORD_MIN_FREE
 
 
 class FitFailed(HS3JaxError):
@@ -354,7 +361,10 @@ def _polish(
 
     With ``chord``, once a step starts below :data:`CHORD_DECREMENT` the later steps reuse its
     Hessian (value-and-gradient calls only; the final decrement is measured with it too, and
-    no Hessian at x is returned)."""
+    no Hessian at x is returned); with ``chord`` and at least
+    :data:`TRIAL_VALUE_GRAD_MIN_FREE` free parameters, line-search points are tried with the
+    value and gradient alone."""
+    value_grad_trials = chord and len(x) >= TRIAL_VALUE_GRAD_MIN_FREE
     f, g, h = fun.with_hessian(x)
     if f >= 1e300:  # non-finite −ln L at the start: no descent to measure
         return x, f, float("inf"), None
@@ -379,7 +389,7 @@ def _polish(
         t, accepted = 1.0, False
         while t > 1e-6:
             xn = np.clip(x + t * p, lo, hi)
-            if fixed is None:
+            if fixed is None and not value_grad_trials:
                 fn, gn, hn = fun.with_hessian(xn)
             else:
                 (fn, gn), hn = fun(xn), None
@@ -489,7 +499,7 @@ def minimize(
         obj = objective(model)
         prepared = obj.prepare(inputs)
         # the fused program of a small model is the Hessian's: nothing to compile ahead, but
-        # chord steps need its value and gradient alone
+        # chord steps (and their fits' line-search trials) need its value and gradient alone
         fused = obj.value_grad_hessian is not None
         chord = not final_hessian and len(x0) >= CHORD_MIN_FREE
         pending = (
