@@ -14,7 +14,7 @@ Used where many fits run in a batch; the single fits of :func:`hs3jax.infer.fit`
 iminuit with the same Newton polishing on the host. Batches of fits (:func:`in_batches`) take
 the Hessian in the cache-sized blocks of :func:`hs3jax.infer.hessian.hessian_batch` and run
 as many fits per call as keep one Hessian intermediate of the whole batch near 256 MiB
-(:func:`batch_sizes`): the 382 impact fits of ATLAS-SUSY-2018-16, all directions at once,
+(:func:`batch_sizes`): the 378 impact fits of ATLAS-SUSY-2018-16, all directions at once,
 asked for 23.7 GB.
 
 Batched fits of one data set (impacts, profile scans: :func:`fit_batch`) run on the host one
@@ -37,9 +37,17 @@ import numpy as np
 from jax import lax
 
 from hs3jax.infer.hessian import blocked_hessian, hessian_batch, widest_array
+from hs3jax.infer.minimize import minimize
 from hs3jax.model import Model
 
-__all__ = ["NewtonResult", "batch_sizes", "fit_batch", "in_batches", "newton_minimize"]
+__all__ = [
+    "NewtonResult",
+    "batch_sizes",
+    "fit_batch",
+    "host_fits_preferred",
+    "in_batches",
+    "newton_minimize",
+]
 
 Pytree = Any
 
@@ -157,6 +165,12 @@ def in_batches(solve: Callable[..., Pytree], args: tuple[Pytree, ...], per_call:
     return joined
 
 
+def host_fits_preferred(model: Model, block: int) -> bool:
+    """Whether a batch of fits of ``model`` whose Hessian goes ``block`` directions at a time
+    runs faster as host fits one after another (a CPU and a blocked Hessian: module doc)."""
+    return block < len(model.parameters) and jax.default_backend() == "cpu"
+
+
 def fit_batch(
     model: Model, starts: np.ndarray, masks: np.ndarray, data: Pytree, inputs: Pytree
 ) -> NewtonResult:
@@ -164,14 +178,12 @@ def fit_batch(
     entries as given) over the parameters in the same row of ``masks``; numpy results. A
     vmapped :func:`newton_minimize` in batches, or host fits one after another on a CPU
     where the Hessian goes in blocks (module doc)."""
-    from hs3jax.infer.minimize import minimize  # minimize's objective imports this module
-
     starts = np.asarray(starts, dtype=np.float64)
     masks = np.asarray(masks, dtype=bool)
     with jax.enable_x64(True):
         prepared = model.prepared_inputs(inputs)
         block, per_call = batch_sizes(model, prepared, data)
-        if block < len(model.parameters) and jax.default_backend() == "cpu":
+        if host_fits_preferred(model, block):
             fits = [
                 minimize(model, s, m, data, inputs, raise_on_failure=False, final_hessian=False)
                 for s, m in zip(starts, masks, strict=True)

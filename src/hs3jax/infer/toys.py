@@ -36,7 +36,12 @@ from hs3jax.infer.asimov import (
 )
 from hs3jax.infer.fit import setup
 from hs3jax.infer.minimize import minimize
-from hs3jax.infer.newton import batch_sizes, in_batches, newton_minimize
+from hs3jax.infer.newton import (
+    batch_sizes,
+    host_fits_preferred,
+    in_batches,
+    newton_minimize,
+)
 from hs3jax.infer.results import NSIGMA, HypoTestResult
 from hs3jax.infer.teststat import poi_fit, profile_fits, q0_from, qmu_from, tmu_from
 from hs3jax.model import Model
@@ -117,8 +122,7 @@ def toy_teststats(
             q = q0_from(t, b.x[k]) if test_stat == "q0" else qmu_from(t, b.x[k], mu)
             return q, b.x[k], a.converged & b.converged
 
-        if block < len(model.parameters) and jax.default_backend() == "cpu":
-            # host fits one after another (see hs3jax.infer.newton.fit_batch)
+        if host_fits_preferred(model, block):
             q, muhat, ok = _host_teststats(model, mu, toys, test_stat, inputs)
         else:
             # two fits per toy in one program
