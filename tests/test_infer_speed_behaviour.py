@@ -118,14 +118,9 @@ def test_covariance_inverse_of_an_indefinite_hessian_is_the_general_inverse() ->
     np.testing.assert_allclose(_inverse(singular), np.linalg.pinv(singular))
 
 
-@pytest.mark.parametrize("fixed", [{}, {"mu": 2.5}])
-def test_chord_steps_reach_the_same_minimum_with_fewer_hessians(
-    monkeypatch: pytest.MonkeyPatch, fixed: dict[str, float]
-) -> None:
-    """Without a final Hessian (hypothesis tests, profiles), steps below CHORD_DECREMENT reuse
-    the last Hessian: the same minimum to the last digits, with fewer Hessian evaluations."""
-    model = _model(MULTICHANNEL)
-    monkeypatch.setattr(minimize_module, "CHORD_MIN_FREE", 1)  # 28 free parameters here
+def _count_hessians(monkeypatch: pytest.MonkeyPatch, model: hs3jax.Model) -> list[int]:
+    """Install counting wrappers on ``model``'s fused value-gradient-Hessian program and its
+    Hessian; returns the list each of their calls appends to."""
     obj = minimize_module.objective(model)
     assert obj.value_grad_hessian is not None
     hessians: list[int] = []
@@ -134,7 +129,25 @@ def test_chord_steps_reach_the_same_minimum_with_fewer_hessians(
         hessians.append(1)
         return obj.value_grad_hessian(*args)  # type: ignore[misc]
 
-    monkeypatch.setitem(minimize_module._CACHE, model, replace(obj, value_grad_hessian=fused))
+    def hessian(*args: object) -> object:
+        hessians.append(1)
+        return obj.hessian(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setitem(
+        minimize_module._CACHE, model, replace(obj, value_grad_hessian=fused, hessian=hessian)
+    )
+    return hessians
+
+
+@pytest.mark.parametrize("fixed", [{}, {"mu": 2.5}])
+def test_chord_steps_reach_the_same_minimum_with_fewer_hessians(
+    monkeypatch: pytest.MonkeyPatch, fixed: dict[str, float]
+) -> None:
+    """Without a final Hessian (hypothesis tests, profiles), steps below CHORD_DECREMENT reuse
+    the last Hessian: the same minimum to the last digits, with fewer Hessian evaluations."""
+    model = _model(MULTICHANNEL)
+    monkeypatch.setattr(minimize_module, "CHORD_MIN_FREE", 1)  # 28 free parameters here
+    hessians = _count_hessians(monkeypatch, model)
     start, mask = setup(model, None, fixed or None)
     exact = minimize(model, start, mask, model.data, model.inputs)
     with_exact = len(hessians)
@@ -155,21 +168,7 @@ def test_chord_fits_try_line_search_points_without_their_hessian(
     whose first Newton steps overshoot, fewer Hessians for the same minimum (measured: 9 → 7)."""
     model = _model(MULTICHANNEL)
     monkeypatch.setattr(minimize_module, "CHORD_MIN_FREE", 1)  # 28 free parameters here
-    obj = minimize_module.objective(model)
-    assert obj.value_grad_hessian is not None
-    hessians: list[int] = []
-
-    def fused(*args: object) -> object:
-        hessians.append(1)
-        return obj.value_grad_hessian(*args)  # type: ignore[misc]
-
-    def hessian(*args: object) -> object:
-        hessians.append(1)
-        return obj.hessian(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setitem(
-        minimize_module._CACHE, model, replace(obj, value_grad_hessian=fused, hessian=hessian)
-    )
+    hessians = _count_hessians(monkeypatch, model)
     start, mask = setup(model, {p: 2.5 for p in model.parameters if p.startswith("alpha")})
     counts, minima = [], []
     for threshold in (10**6, 1):  # line-search trials with the fused program, then without

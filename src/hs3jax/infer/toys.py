@@ -123,7 +123,8 @@ def toy_teststats(
             return q, b.x[k], a.converged & b.converged
 
         if host_fits_preferred(model, block):
-            q, muhat, ok = _host_teststats(model, mu, toys, test_stat, inputs)
+            fits = ((start_mu, free_mu), (start, free))
+            q, muhat, ok = _host_teststats(model, mu, toys, test_stat, inputs, fits)
         else:
             # two fits per toy in one program
             out = in_batches(jax.jit(jax.vmap(one)), (toys,), max(1, per_call // 2))
@@ -132,13 +133,18 @@ def toy_teststats(
 
 
 def _host_teststats(
-    model: Model, mu: float, toys: Pytree, test_stat: str, inputs: Pytree
+    model: Model,
+    mu: float,
+    toys: Pytree,
+    test_stat: str,
+    inputs: Pytree,
+    fits: tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(q, μ̂, both fits converged) per toy from host fits (:func:`minimize`)."""
-    k, poi = model.poi_index, model.poi
-    assert k is not None and poi is not None
-    start, free = setup(model)
-    start_mu, free_mu = setup(model, None, {poi: mu})
+    """(q, μ̂, both fits converged) per toy from host fits (:func:`minimize`); ``fits``: the
+    (start, free mask) of the conditional fit at ``mu`` and of the free fit."""
+    k = model.poi_index
+    assert k is not None
+    (start_mu, free_mu), (start, free) = fits
     n_toys = int(jax.tree_util.tree_leaves(toys)[0].shape[0])
     q, muhat, ok = np.zeros(n_toys), np.zeros(n_toys), np.zeros(n_toys, dtype=bool)
     for j in range(n_toys):
