@@ -603,3 +603,42 @@ def test_binned_integrated_3d_product_matches_closed_form() -> None:
     # 8 nodes per axis on bins up to 2.3 σ wide (z: [1, 4], σ = 1.3): the rule's error is
     # ~1e-11 relative here (measured 8e-12), where 32 (1-D) and 16² (2-D) nodes reach 1e-14
     assert float(model.nll()) == pytest.approx(expected, rel=1e-10)
+
+
+def test_log_sum_exp_matches_jax_logsumexp_in_value_gradient_and_edge_cases() -> None:
+    """The term-by-term ln Σ w_i e^{a_i} of mixtures equals jax's stacked logsumexp: values,
+    gradients, terms of −inf (one or all), underflowing terms and a negative total (NaN)."""
+    import jax.numpy as jnp
+    from jax.scipy.special import logsumexp
+
+    from hs3jax.density import log_sum_exp
+
+    with jax.enable_x64(True):
+        a = jnp.asarray([-1.0, 0.5, -800.0, -jnp.inf, 3.0])
+        b = jnp.asarray([2.0, -1.0, -801.0, -jnp.inf, -jnp.inf])
+        c = jnp.asarray([0.0, 0.2, -1200.0, -jnp.inf, 1.0])
+        w = [jnp.asarray(0.2), jnp.asarray(0.5), jnp.asarray(0.3)]
+
+        def stacked(a: jax.Array, b: jax.Array, c: jax.Array, w0: jax.Array) -> jax.Array:
+            weights = jnp.stack([jnp.broadcast_to(v, a.shape) for v in (w0, w[1], w[2])])
+            return logsumexp(jnp.stack([a, b, c]), b=weights, axis=0)
+
+        def termwise(a: jax.Array, b: jax.Array, c: jax.Array, w0: jax.Array) -> jax.Array:
+            return log_sum_exp([a, b, c], [w0, w[1], w[2]])
+
+        got, want = termwise(a, b, c, w[0]), stacked(a, b, c, w[0])
+        np.testing.assert_allclose(got, want, rtol=1e-15, atol=0.0)
+        assert np.isneginf(got[3])
+        finite = jnp.asarray([-1.0, 0.5, -3.0])
+        args = (finite, finite + 1.0, finite - 2.0, w[0])
+        for k in range(4):
+            g_got = jax.grad(lambda *v: jnp.sum(termwise(*v)), argnums=k)(*args)
+            g_want = jax.grad(lambda *v: jnp.sum(stacked(*v)), argnums=k)(*args)
+            np.testing.assert_allclose(g_got, g_want, rtol=1e-14, atol=1e-300)
+        # a negative total (a fraction below zero) is NaN, as logsumexp without return_sign
+        negative = termwise(jnp.zeros(1), jnp.zeros(1), jnp.zeros(1), jnp.asarray(-2.0))
+        assert np.isnan(negative[0]) and np.isnan(stacked(*(jnp.zeros(1),) * 3, jnp.asarray(-2.0))[0])
+        # broadcasting: a scalar term against per-event terms
+        np.testing.assert_allclose(
+            log_sum_exp([jnp.asarray(0.0), finite], [1.0, 1.0]), jnp.logaddexp(0.0, finite)
+        )

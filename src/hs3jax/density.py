@@ -14,7 +14,7 @@ import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, reduce
 from typing import Any
 
 import jax
@@ -33,6 +33,7 @@ __all__ = [
     "gauss_legendre",
     "leaf_log_prob",
     "log_normalisation",
+    "log_sum_exp",
 ]
 
 #: quadrature: panels × points per panel on a finite 1-D range
@@ -307,6 +308,23 @@ def leaf_log_prob(node: Distribution, scope: Scope) -> jax.Array:
             lambda t: cls.log_density(**{fname: t}, **params), lo, hi, params
         )
     return logd - log_norm
+
+
+def log_sum_exp(terms: Sequence[jax.Array], weights: Sequence[jax.Array | float]) -> jax.Array:
+    r""":math:`\ln \sum_i w_i e^{a_i}` of a few arrays, element by element (as
+    ``jax.scipy.special.logsumexp(stack(a), b=stack(w), axis=0)``: shifted by the largest
+    finite :math:`a_i`, not differentiated through the shift; NaN where the sum is negative).
+
+    Written out term by term rather than reduced over a stacked axis, so XLA fuses the whole
+    sum into one pass over the events: stacking three per-event log-densities of a mixture
+    and reducing them cost eight passes over the stacked array (30 channels × 33,333 events:
+    −ln L 58 → 13 ms on a 2-core CPU)."""
+    shape = jnp.broadcast_shapes(*(jnp.shape(a) for a in terms), *(jnp.shape(w) for w in weights))
+    top = reduce(jnp.maximum, terms)
+    shift = jax.lax.stop_gradient(jnp.where(jnp.isfinite(top), top, 0.0))
+    total = reduce(jnp.add, (w * jnp.exp(a - shift) for a, w in zip(terms, weights, strict=True)))
+    out = jnp.log(jnp.abs(total)) + shift
+    return jnp.broadcast_to(jnp.where(total < 0, jnp.nan, out), shape)
 
 
 def log_normalisation(

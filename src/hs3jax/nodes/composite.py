@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import logsumexp
 
-from hs3jax.density import Scope, depends_on
+from hs3jax.density import Scope, depends_on, log_sum_exp
 from hs3jax.registry import register
 from hs3jax.schema.base import DistRef, DistRefList, Distribution, Ref, RefSpec
 
@@ -82,14 +82,8 @@ class MixtureDist(Distribution):
         return [*coefs, 1.0 - sum(coefs[1:], coefs[0])] if coefs else [jnp.ones(())]
 
     def log_prob(self, scope: Scope) -> jax.Array:
-        weights = self._weights(scope)
-        parts = [scope.log_prob(name) for name in self.summands]
-        shape = jnp.broadcast_shapes(
-            *(jnp.shape(p) for p in parts), *(jnp.shape(w) for w in weights)
-        )
-        stacked = jnp.stack([jnp.broadcast_to(p, shape) for p in parts])
-        w = jnp.stack([jnp.broadcast_to(jnp.asarray(x, dtype=jnp.float64), shape) for x in weights])
-        return logsumexp(stacked, b=w, axis=0)
+        weights = [jnp.asarray(w, dtype=jnp.float64) for w in self._weights(scope)]
+        return log_sum_exp([scope.log_prob(name) for name in self.summands], weights)
 
     def expected_events(self, scope: Scope) -> jax.Array | None:
         if len(self.coefficients) != len(self.summands) or self.extended is False:

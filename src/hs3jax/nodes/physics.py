@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import log_ndtr, logsumexp
 
-from hs3jax.density import Scope, gauss_legendre_on
+from hs3jax.density import Scope, gauss_legendre_on, log_sum_exp
 from hs3jax.errors import ModelError
 from hs3jax.nodes.hs3_text import MixtureModel
 from hs3jax.registry import register
@@ -119,8 +119,7 @@ class MixtureResolutionModel(ResolutionModel):
                     f"mixture_resolution_model {self.name!r}: {name!r} is not a resolution model"
                 )
             terms.append(model.log_convolved_exp(scope, t, tau, flipped) + jnp.log(w))
-        stacked = jnp.stack(jnp.broadcast_arrays(*terms))
-        return logsumexp(stacked, axis=0)
+        return log_sum_exp(terms, [1.0] * len(terms))
 
 
 @register("decay_dist")
@@ -182,7 +181,7 @@ class DecayDist(Distribution):
             parts = [normalised(self._resolution(n, scope)) for n in node.summands]
             fractions = _fractions(node, len(parts), scope)
             terms = [p + jnp.log(f) for p, f in zip(parts, fractions, strict=True)]
-            return logsumexp(jnp.stack(jnp.broadcast_arrays(*terms)), axis=0)
+            return log_sum_exp(terms, [1.0] * len(terms))
         return normalised(self._resolution(self.resolutionModel, scope))
 
 
