@@ -637,7 +637,9 @@ def test_log_sum_exp_matches_jax_logsumexp_in_value_gradient_and_edge_cases() ->
             np.testing.assert_allclose(g_got, g_want, rtol=1e-14, atol=1e-300)
         # a negative total (a fraction below zero) is NaN, as logsumexp without return_sign
         negative = termwise(jnp.zeros(1), jnp.zeros(1), jnp.zeros(1), jnp.asarray(-2.0))
-        assert np.isnan(negative[0]) and np.isnan(stacked(*(jnp.zeros(1),) * 3, jnp.asarray(-2.0))[0])
+        assert np.isnan(negative[0]) and np.isnan(
+            stacked(*(jnp.zeros(1),) * 3, jnp.asarray(-2.0))[0]
+        )
         # broadcasting: a scalar term against per-event terms
         np.testing.assert_allclose(
             log_sum_exp([jnp.asarray(0.0), finite], [1.0, 1.0]), jnp.logaddexp(0.0, finite)
