@@ -183,6 +183,68 @@ def test_expression_densities_are_grouped_too() -> None:
     assert copy.expression == "exp(-0.5 * ((x0 - p0) / p1)^2) * (1 + 0.01 * x0)"
 
 
+def _with_channel_ranges(doc: dict[str, Any]) -> dict[str, Any]:
+    """The channels' means and widths bounded differently in every channel (as the yields of
+    channels with different numbers of events are)."""
+    for axis in doc["domains"][0]["axes"]:
+        k = int(axis["name"][1:])
+        axis["min"] -= 0.01 * k
+        axis["max"] += 0.1 * k
+    return doc
+
+
+def test_channels_differing_only_in_parameter_ranges_are_one_group() -> None:
+    """The parameters' ranges do not change a density of x: channels whose means and widths
+    are bounded differently still form one group (the program does not grow) with the same
+    NLL and gradient as channel by channel."""
+
+    def build(n: int, vectorise: bool = True) -> hs3jax.Model:
+        doc = hs3jax.load(_with_channel_ranges(_channels_doc(n, extended=True))).document
+        return compile_model(doc, vectorise_terms=vectorise)
+
+    sizes = {n: _program_size(build(n)) for n in (3, 30)}
+    assert sizes[30] <= sizes[3] + 5, sizes
+    grouped, one_by_one = build(12), build(12, vectorise=False)
+    pars = grouped.init * 1.02
+    assert float(grouped.nll(pars)) == pytest.approx(float(one_by_one.nll(pars)), rel=1e-14)
+    with jax.enable_x64(True):
+        ga = np.asarray(jax.grad(grouped.nll_fn)(pars, grouped.data, grouped.inputs))
+        gb = np.asarray(jax.grad(one_by_one.nll_fn)(pars, one_by_one.data, one_by_one.inputs))
+    np.testing.assert_allclose(ga, gb, rtol=1e-12, atol=1e-13)
+
+
+@hs3jax.register("test_mean_range_gaussian")
+class _MeanRangeGaussian(hs3jax.Distribution):
+    """N(x | mean, sigma) / (width of the mean's range): a density that reads the range of a
+    parameter, so channels whose means are bounded differently must not share one."""
+
+    x: hs3jax.Observable
+    mean: hs3jax.Ref
+    sigma: hs3jax.Ref
+
+    def log_prob(self, scope: Any) -> jax.Array:
+        lo, hi = scope.ranges[self.mean]
+        x, m, s = scope.value(self.x), scope.value(self.mean), scope.value(self.sigma)
+        out: jax.Array = -0.5 * ((x - m) / s) ** 2 - jax.numpy.log(s * (hi - lo))
+        return out
+
+
+def test_channels_reading_their_parameter_ranges_stay_apart() -> None:
+    """Where a density reads a parameter's range, channels with different ranges are evaluated
+    apart: the grouped NLL equals the channel-by-channel one (one group would have read the
+    first channel's range for all)."""
+    doc = _with_channel_ranges(_channels_doc(6))
+    for dist in doc["distributions"]:
+        dist["type"] = "test_mean_range_gaussian"
+    parsed = hs3jax.load(doc).document
+    grouped = compile_model(parsed, vectorise_terms=True)
+    one_by_one = compile_model(parsed, vectorise_terms=False)
+    assert float(grouped.nll()) == pytest.approx(float(one_by_one.nll()), rel=1e-14)
+    # with equal ranges the same channels do form one group
+    equal = compile_model(hs3jax.load({**doc, "domains": _channels_doc(6)["domains"]}).document)
+    assert equal.event_terms is not None and grouped.event_terms is None
+
+
 def test_new_events_reuse_the_vectorised_program() -> None:
     model = _model(5)
     model.nll(model.init)

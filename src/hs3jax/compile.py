@@ -44,7 +44,7 @@ from hs3jax.schema.document import (
     PointData,
     UnbinnedData,
 )
-from hs3jax.term_groups import group_terms
+from hs3jax.term_groups import RangeReads, group_terms
 
 __all__ = ["compile_model"]
 
@@ -435,19 +435,6 @@ def compile_model(
             isinstance(node, Function) and not depends_on(node, set(observables), all_nodes)
         )
 
-    term_groups, single_terms = group_terms(
-        [
-            (t.name, list(t.observables), vectorise_terms and t.bin_nodes is None)
-            for t in density_terms
-        ],
-        all_nodes,
-        resolved,
-        is_value,
-        [{**ranges, **t.ranges} for t in density_terms],
-        binnings,
-        named_domains,
-    )
-
     def value_vector(pars: jax.Array, aux: jax.Array) -> jax.Array:
         # without explicit global observables no function can depend on ``aux``; leaving it
         # out keeps derivatives in the global observables off the rest of the graph
@@ -491,6 +478,44 @@ def compile_model(
 
     def constraint_nll_fn(pars: jax.Array, aux: jax.Array, inputs: Any) -> jax.Array:
         return -log_constraints(value_vector(pars, aux), aux, prepare_fn(inputs))
+
+    def range_reads(k: int) -> set[str] | None:
+        # the variables whose ranges density term k reads when evaluated (None: every one, a
+        # named domain, or an evaluation that fails here and is left to report itself later)
+        term = density_terms[k]
+        term_ranges = RangeReads({**ranges, **term.ranges})
+        term_domains = RangeReads(named_domains)
+
+        def evaluate(vec: jax.Array, points: dict[str, jax.Array]) -> Any:
+            scope = Scope(vec, resolved, all_nodes, points, term_ranges, binnings, term_domains)
+            return scope.log_prob(term.name), scope.with_observables({}).expected_events(term.name)
+
+        try:
+            # shapes only: eval_shape traces without computing
+            vec = jax.eval_shape(
+                value_vector, np.zeros(len(parameters)), np.zeros(n_explicit + len(hf_aux))
+            )
+            points = {o: np.zeros(2) for o in term.observables}
+            jax.eval_shape(evaluate, vec, points)
+        except Exception:
+            return None
+        if term_ranges.everything or term_domains.everything or term_domains.keys_read:
+            return None
+        return term_ranges.keys_read
+
+    term_groups, single_terms = group_terms(
+        [
+            (t.name, list(t.observables), vectorise_terms and t.bin_nodes is None)
+            for t in density_terms
+        ],
+        all_nodes,
+        resolved,
+        is_value,
+        [{**ranges, **t.ranges} for t in density_terms],
+        binnings,
+        named_domains,
+        range_reads,
+    )
 
     # the values the grouped event terms read, and the groups reading them from that sub-vector
     event_values = np.unique(
