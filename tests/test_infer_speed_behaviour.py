@@ -181,3 +181,31 @@ def test_chord_fits_try_line_search_points_without_their_hessian(
     assert counts[1] < counts[0]
     assert abs(minima[1].nll - minima[0].nll) <= 1e-13 * abs(minima[0].nll)
     np.testing.assert_allclose(minima[1].x, minima[0].x, rtol=1e-9, atol=1e-10)
+
+
+def test_upper_limit_warns_where_cls_jumps_across_the_level(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A CL_s curve that jumps across the level (conditional fits landing in different minima
+    on either side) has no root; TOMS 748 converges on the jump, and the limit says so."""
+    import warnings
+
+    from hs3jax.infer import asymptotics
+
+    model = _model(MULTICHANNEL)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a continuous CL_s: no warning
+        true = upper_limit(model, level=0.05)
+    jump = 0.9 * true.obs
+    real = asymptotics.AsymptoticCalculator.teststats
+
+    def jumpy(self: asymptotics.AsymptoticCalculator, mu: float) -> tuple[float, float]:
+        q, q_asimov = real(self, mu)
+        # the observed q̃_μ jumps by 25 at ``jump``: CL_s from above 0.05 to ~1e-6
+        return (q if mu < jump else q + 25.0), q_asimov
+
+    monkeypatch.setattr(asymptotics.AsymptoticCalculator, "teststats", jumpy)
+    with pytest.warns(UserWarning, match="observed CL_s jumps across 0.05") as caught:
+        limit = upper_limit(model, level=0.05)
+    assert len(caught) == 1  # the expected curves are continuous
+    assert limit.obs == pytest.approx(jump, rel=1e-5)

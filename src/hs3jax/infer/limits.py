@@ -20,6 +20,7 @@ point closest to the root, the asymptotic formulas give
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -60,6 +61,40 @@ def _predicted_root(mu: float, q_asimov: float, poi_hat: float, which: int, leve
         return float(mu_hat - sigma * ndtri(level * ndtr(mu_hat / sigma)))
     n = NSIGMA[which - 1]
     return float(sigma * (-ndtri(level * ndtr(-n)) - n))
+
+
+#: |Φ⁻¹(CL_s) − Φ⁻¹(level)| at a root beyond which CL_s jumps across ``level`` there instead of
+#: crossing it (a continuous CL_s at TOMS 748's tolerance is orders of magnitude closer).
+_JUMP_Z = 1e-2
+_CURVES = ("observed", "expected −2σ", "expected −1σ", "expected", "expected +1σ", "expected +2σ")
+
+
+def _check_crossing(
+    name: str,
+    poi: str | None,
+    root: float,
+    which: int,
+    level: float,
+    curve: Callable[[float, int], float],
+    bracket: Callable[[int], tuple[float, float]],
+) -> None:
+    """Warn where curve ``which`` does not reach ``level`` at its root: CL_s is not continuous
+    there (conditional fits that land in different minima of −ln L on either side, in a
+    multimodal model), and the root is the place of the jump, not a limit."""
+    value = curve(root, which)
+    z = float(ndtri(np.clip(value, 1e-300, 1.0 - 1e-16)) - ndtri(level))
+    if abs(z) <= _JUMP_Z:
+        return
+    a, b = sorted(bracket(which))
+    warnings.warn(
+        f"{name}: the {_CURVES[which]} CL_s jumps across {level} at {poi} = {root:.6g} "
+        f"(CL_s = {curve(a, which):.4g} at {a:.6g}, {curve(b, which):.4g} at {b:.6g}, "
+        f"{value:.4g} at the root): no μ gives CL_s = {level} there, and this limit is the "
+        "place of the jump. The conditional fits on either side probably found different "
+        "minima of −ln L; compare them with a profile scan, or read the limit off "
+        "upper_limit(..., scan=...).",
+        stacklevel=3,
+    )
 
 
 def upper_limit(
@@ -181,7 +216,9 @@ def upper_limit(
     limits = []
     for which in range(6):
         a, b = narrow(which)
-        limits.append(float(toms748(f, a, b, args=(which,), k=2, xtol=2e-12, rtol=rtol)))
+        root = float(toms748(f, a, b, args=(which,), k=2, xtol=2e-12, rtol=rtol))
+        _check_crossing(model.name, model.poi, root, which, level, curve, bracket)
+        limits.append(root)
     mus, obs, exp = table()
     return LimitResult(
         limits[0], tuple(limits[1:]), level, model.poi, mus, obs, exp, "toms748", len(band)
