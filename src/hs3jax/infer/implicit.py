@@ -30,6 +30,7 @@ import numpy as np
 from hs3jax.errors import ModelError
 from hs3jax.infer.asimov import asimov_fn
 from hs3jax.infer.asymptotics import asymptotic_teststat, cls_expected, cls_observed
+from hs3jax.infer.hessian import blocked_hessian, hessian_batch
 from hs3jax.infer.newton import newton_minimize
 from hs3jax.infer.teststat import q0_from, qmu_from, tmu_from
 from hs3jax.model import Model
@@ -49,10 +50,19 @@ def argmin(
     free = np.asarray(free_mask, dtype=bool)
     bounds = np.asarray(model.bounds, dtype=np.float64)
     lo, hi = bounds[:, 0], bounds[:, 1]
-    nll = model.nll_fn
+    # −ln L on prepared templates (prepared once per solve, differentiably), its Hessian in
+    # the cache-sized blocks of the model's fits
+    nll, prepare = model.prepared_nll_fn, model.prepare_fn
+    # (shapes only: this may run inside another trace, where the model's cached prepared
+    # templates must not be computed)
+    read = (jax.eval_shape(prepare, model.inputs), model.data)
+    batch = hessian_batch(len(model.parameters), model.inputs, read)
+    hessian = blocked_hessian(nll, batch)
 
     def forward(start: jax.Array, data: Pytree, inputs: Pytree) -> jax.Array:
-        return newton_minimize(nll, start, free, bounds, data, inputs).x
+        return newton_minimize(
+            nll, start, free, bounds, data, prepare(inputs), hessian_batch=batch
+        ).x
 
     @jax.custom_vjp
     def solve(start: jax.Array, data: Pytree, inputs: Pytree) -> jax.Array:
@@ -68,16 +78,17 @@ def argmin(
         res: tuple[jax.Array, jax.Array, Pytree, Pytree], v: jax.Array
     ) -> tuple[jax.Array, Pytree, Pytree]:
         x, _start, data, inputs = res
-        g = jax.grad(nll)(x, data, inputs)
+        prepared = prepare(inputs)
+        g = jax.grad(nll)(x, data, prepared)
         span = 1e-10 * jnp.maximum(1.0, jnp.abs(x))
         at_bound = ((x <= lo + span) & (g > 0)) | ((x >= hi - span) & (g < 0))
         keep = free & ~at_bound
-        h = jax.hessian(nll)(x, data, inputs)
+        h = hessian(x, data, prepared)
         hm = jnp.where(keep[:, None] & keep[None, :], h, 0.0) + jnp.diag(jnp.where(keep, 0.0, 1.0))
         w = jnp.where(keep, jnp.linalg.solve(hm, jnp.where(keep, v, 0.0)), 0.0)
 
         def grad_dot_w(d: Pytree, i: Pytree) -> jax.Array:
-            return jnp.dot(jax.grad(nll)(x, d, i), w)
+            return jnp.dot(jax.grad(nll)(x, d, prepare(i)), w)
 
         _, pull = jax.vjp(grad_dot_w, data, inputs)
         d_data, d_inputs = pull(jnp.asarray(-1.0, dtype=x.dtype))
