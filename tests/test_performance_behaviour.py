@@ -213,7 +213,6 @@ def test_channels_differing_only_in_parameter_ranges_are_one_group() -> None:
     np.testing.assert_allclose(ga, gb, rtol=1e-12, atol=1e-13)
 
 
-@hs3jax.register("test_mean_range_gaussian")
 class _MeanRangeGaussian(hs3jax.Distribution):
     """N(x | mean, sigma) / (width of the mean's range): a density that reads the range of a
     parameter, so channels whose means are bounded differently must not share one."""
@@ -229,10 +228,17 @@ class _MeanRangeGaussian(hs3jax.Distribution):
         return out
 
 
-def test_channels_reading_their_parameter_ranges_stay_apart() -> None:
+def test_channels_reading_their_parameter_ranges_stay_apart(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Where a density reads a parameter's range, channels with different ranges are evaluated
     apart: the grouped NLL equals the channel-by-channel one (one group would have read the
     first channel's range for all)."""
+    from hs3jax import registry
+
+    # registered for this test only (the error tests list every registered type)
+    monkeypatch.setitem(registry._REGISTRY["distribution"], "test_mean_range_gaussian", None)
+    hs3jax.register("test_mean_range_gaussian", replace=True)(_MeanRangeGaussian)
     doc = _with_channel_ranges(_channels_doc(6))
     for dist in doc["distributions"]:
         dist["type"] = "test_mean_range_gaussian"
