@@ -11,6 +11,7 @@ XLA program therefore grows with the number of node *types*, not nodes.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -479,6 +480,13 @@ def compile_model(
     def constraint_nll_fn(pars: jax.Array, aux: jax.Array, inputs: Any) -> jax.Array:
         return -log_constraints(value_vector(pars, aux), aux, prepare_fn(inputs))
 
+    @functools.cache
+    def value_vector_shape() -> Any:
+        # shapes only: eval_shape traces without computing
+        return jax.eval_shape(
+            value_vector, np.zeros(len(parameters)), np.zeros(n_explicit + len(hf_aux))
+        )
+
     def range_reads(k: int) -> set[str] | None:
         # the variables whose ranges density term k reads when evaluated (None: every one, a
         # named domain, or an evaluation that fails here and is left to report itself later)
@@ -491,12 +499,8 @@ def compile_model(
             return scope.log_prob(term.name), scope.with_observables({}).expected_events(term.name)
 
         try:
-            # shapes only: eval_shape traces without computing
-            vec = jax.eval_shape(
-                value_vector, np.zeros(len(parameters)), np.zeros(n_explicit + len(hf_aux))
-            )
             points = {o: np.zeros(2) for o in term.observables}
-            jax.eval_shape(evaluate, vec, points)
+            jax.eval_shape(evaluate, value_vector_shape(), points)
         except Exception:
             return None
         if term_ranges.everything or term_domains.everything or term_domains.keys_read:

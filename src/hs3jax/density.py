@@ -310,8 +310,11 @@ def leaf_log_prob(node: Distribution, scope: Scope) -> jax.Array:
     return logd - log_norm
 
 
-def log_sum_exp(terms: Sequence[jax.Array], weights: Sequence[jax.Array | float]) -> jax.Array:
-    r""":math:`\ln \sum_i w_i e^{a_i}` of a few arrays, element by element (as
+def log_sum_exp(
+    terms: Sequence[jax.Array], weights: Sequence[jax.Array | float] | None = None
+) -> jax.Array:
+    r""":math:`\ln \sum_i w_i e^{a_i}` (all :math:`w_i = 1` by default) of a few arrays,
+    element by element (as
     ``jax.scipy.special.logsumexp(stack(a), b=stack(w), axis=0)``: shifted by the largest
     finite :math:`a_i`, not differentiated through the shift; NaN where the sum is negative).
 
@@ -319,6 +322,7 @@ def log_sum_exp(terms: Sequence[jax.Array], weights: Sequence[jax.Array | float]
     sum into one pass over the events: the stacked form of a mixture of three per-event
     log-densities ran as a stack, a transposing copy and several reductions over the stacked
     array (30 channels × 33,333 events: −ln L 58 → 14 ms on a 2-core CPU)."""
+    weights = [1.0] * len(terms) if weights is None else weights
     shape = jnp.broadcast_shapes(*(jnp.shape(a) for a in terms), *(jnp.shape(w) for w in weights))
     top = reduce(jnp.maximum, terms)
     shift = jax.lax.stop_gradient(jnp.where(jnp.isfinite(top), top, 0.0))

@@ -30,8 +30,8 @@ import numpy as np
 from hs3jax.errors import ModelError
 from hs3jax.infer.asimov import asimov_fn
 from hs3jax.infer.asymptotics import asymptotic_teststat, cls_expected, cls_observed
-from hs3jax.infer.hessian import blocked_hessian, hessian_batch
-from hs3jax.infer.newton import newton_minimize
+from hs3jax.infer.hessian import blocked_hessian
+from hs3jax.infer.newton import batch_sizes, newton_minimize
 from hs3jax.infer.teststat import q0_from, qmu_from, tmu_from
 from hs3jax.model import Model
 
@@ -55,8 +55,7 @@ def argmin(
     nll, prepare = model.prepared_nll_fn, model.prepare_fn
     # (shapes only: this may run inside another trace, where the model's cached prepared
     # templates must not be computed)
-    read = (jax.eval_shape(prepare, model.inputs), model.data)
-    batch = hessian_batch(len(model.parameters), model.inputs, read)
+    batch, _ = batch_sizes(model, jax.eval_shape(prepare, model.inputs), model.data)
     hessian = blocked_hessian(nll, batch)
 
     def forward(start: jax.Array, data: Pytree, inputs: Pytree) -> jax.Array:

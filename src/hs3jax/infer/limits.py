@@ -63,6 +63,11 @@ def _predicted_root(mu: float, q_asimov: float, poi_hat: float, which: int, leve
     return float(sigma * (-ndtri(level * ndtr(-n)) - n))
 
 
+def _z_distance(value: float, level: float) -> float:
+    """Φ⁻¹(CL_s) − Φ⁻¹(level), CL_s clipped where it rounds to 0 or 1 (far from any root)."""
+    return float(ndtri(np.clip(value, 1e-300, 1.0 - 1e-16)) - ndtri(level))
+
+
 #: |Φ⁻¹(CL_s) − Φ⁻¹(level)| at a root beyond which CL_s jumps across ``level`` there instead of
 #: crossing it (a continuous CL_s at TOMS 748's tolerance is orders of magnitude closer).
 _JUMP_Z = 1e-2
@@ -82,8 +87,7 @@ def _check_crossing(
     there (conditional fits that land in different minima of −ln L on either side, in a
     multimodal model), and the root is the place of the jump, not a limit."""
     value = curve(root, which)
-    z = float(ndtri(np.clip(value, 1e-300, 1.0 - 1e-16)) - ndtri(level))
-    if abs(z) <= _JUMP_Z:
+    if abs(_z_distance(value, level)) <= _JUMP_Z:
         return
     a, b = sorted(bracket(which))
     warnings.warn(
@@ -183,11 +187,8 @@ def upper_limit(
     else:
         raise FitFailed(f"{model.name}: CLs stays above {level} up to {model.poi} = {hi}")
 
-    # Φ⁻¹ of CL_s, clipped where CL_s rounds to 0 or 1 (far from the root)
-    z_level = float(ndtri(level))
-
     def z(value: float) -> float:
-        return float(ndtri(np.clip(value, 1e-300, 1.0 - 1e-16))) - z_level
+        return _z_distance(value, level)
 
     def f(mu: float, which: int) -> float:
         value = z(curve(mu, which))

@@ -118,9 +118,11 @@ def toy_teststats(
             b = newton_minimize(
                 nll, jnp.asarray(start), free, bounds, d, prepared, hessian_batch=block
             )
-            t = tmu_from(a.nll, b.nll)
-            q = q0_from(t, b.x[k]) if test_stat == "q0" else qmu_from(t, b.x[k], mu)
-            return q, b.x[k], a.converged & b.converged
+            return (
+                _statistic(a.nll, b.nll, b.x[k], mu, test_stat),
+                b.x[k],
+                a.converged & b.converged,
+            )
 
         if host_fits_preferred(model, block):
             fits = ((start_mu, free_mu), (start, free))
@@ -130,6 +132,13 @@ def toy_teststats(
             out = in_batches(jax.jit(jax.vmap(one)), (toys,), max(1, per_call // 2))
             q, muhat, ok = (np.asarray(v) for v in out)
     return ToyTestStats(np.where(ok, q, np.nan), muhat, ok)
+
+
+def _statistic(nll_mu: Any, nll_free: Any, poi_hat: Any, mu: float, test_stat: str) -> Any:
+    """q_0 or q_μ (q̃_μ: the POI bounded at 0 by the fits) from the conditional and free
+    −ln L of one toy (JAX or numpy)."""
+    t = tmu_from(nll_mu, nll_free)
+    return q0_from(t, poi_hat) if test_stat == "q0" else qmu_from(t, poi_hat, mu)
 
 
 def _host_teststats(
@@ -152,8 +161,7 @@ def _host_teststats(
         kw: dict[str, Any] = {"raise_on_failure": False, "final_hessian": False}
         a = minimize(model, start_mu, free_mu, data, inputs, **kw)
         b = minimize(model, start, free, data, inputs, **kw)
-        t = tmu_from(a.nll, b.nll)
-        q[j] = q0_from(t, b.x[k]) if test_stat == "q0" else qmu_from(t, b.x[k], mu)
+        q[j] = _statistic(a.nll, b.nll, b.x[k], mu, test_stat)
         muhat[j], ok[j] = b.x[k], a.success and b.success
     return q, muhat, ok
 

@@ -119,7 +119,7 @@ class MixtureResolutionModel(ResolutionModel):
                     f"mixture_resolution_model {self.name!r}: {name!r} is not a resolution model"
                 )
             terms.append(model.log_convolved_exp(scope, t, tau, flipped) + jnp.log(w))
-        return log_sum_exp(terms, [1.0] * len(terms))
+        return log_sum_exp(terms)
 
 
 @register("decay_dist")
@@ -181,7 +181,7 @@ class DecayDist(Distribution):
             parts = [normalised(self._resolution(n, scope)) for n in node.summands]
             fractions = _fractions(node, len(parts), scope)
             terms = [p + jnp.log(f) for p, f in zip(parts, fractions, strict=True)]
-            return log_sum_exp(terms, [1.0] * len(terms))
+            return log_sum_exp(terms)
         return normalised(self._resolution(self.resolutionModel, scope))
 
 
