@@ -209,3 +209,38 @@ def test_upper_limit_warns_where_cls_jumps_across_the_level(
         limit = upper_limit(model, level=0.05)
     assert len(caught) == 1  # the expected curves are continuous
     assert limit.obs == pytest.approx(jump, rel=1e-5)
+
+
+def test_one_sided_statistics_make_no_fit_where_they_are_zero(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """q̃_μ is 0 wherever μ̂ > μ: no conditional fit there; and the conditional fit at μ' = 0
+    to the data, made to generate the Asimov data, is not made again at μ = 0."""
+    from hs3jax.infer import asymptotics
+
+    model = _model(MULTICHANNEL)
+    calc = asymptotics.asymptotic_calculator(model)
+    assert model.poi_index is not None
+    mu_hat = float(calc.free_data.x[model.poi_index])
+    assert mu_hat > 0.1
+    fits: list[float] = []
+    real = asymptotics.poi_fit
+
+    def counted(m: Model, mu: float, *args: object, **kwargs: object) -> Minimum:
+        fits.append(mu)
+        return real(m, mu, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(asymptotics, "poi_fit", counted)
+    below = 0.5 * mu_hat
+    result = calc.hypotest(below)
+    assert fits == [below]  # the Asimov data's fit alone (μ̂_A = 0 < μ)
+    assert result.teststat == 0.0
+    # the skipped fit to the data: its t_μ is positive, and the one-sided cut makes q̃_μ 0
+    t = 2.0 * (
+        real(model, below, model.data, model.inputs, calc.free_data.x).nll - calc.free_data.nll
+    )
+    assert t > 0.0
+    fits.clear()
+    at_zero = calc.hypotest(0.0)
+    assert fits == []  # data: the Asimov generator's fit; Asimov data: μ̂_A = 0
+    assert at_zero.CLs_obs == 1.0 and at_zero.CLs_exp == (1.0,) * 5

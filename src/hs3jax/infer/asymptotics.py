@@ -15,10 +15,11 @@ The Asimov data set is pyhf's ``generate_asimov_data``: expected main counts and
 observables at θ̂̂(μ') fitted to the *observed* data.
 
 Fits start where their minimum is expected: the unconditional fit to the data from the model's
-init (or ``init``); every conditional fit from the unconditional fit to the same data set, or
-from the conditional fits at the nearest μ already made (extrapolated linearly from two); the
-unconditional fit to the Asimov data from the point that generated it, which is that data set's
-own maximum-likelihood point. Each is converged to the same Newton-decrement tolerance as from
+init (or ``init``); every conditional fit from the profile θ̂̂(μ) of the same data set known so
+far (the unconditional fit at μ̂ and the conditional fits already made, extrapolated linearly
+from the two nearest); the unconditional fit to the Asimov data from the point that generated
+it, which is that data set's own maximum-likelihood point (for binned models exactly). The
+conditional fit at μ' to the data, which generated the Asimov data, is not made twice. Each is converged to the same Newton-decrement tolerance as from
 the init, in fewer Newton steps (each an exact Hessian: ~2n gradients for n parameters).
 """
 
@@ -101,10 +102,11 @@ def cls_expected(q_asimov: Any) -> tuple[Any, Any, Any]:
 class AsymptoticCalculator:
     """Asymptotic hypothesis tests of one model on one data set; the μ-independent fits (the
     unconditional fits to the data and to the Asimov data, and the Asimov data itself) are made
-    once, so scanning μ costs two conditional fits per point, and one for the expected band
-    alone (:meth:`expected`). Each conditional fit starts from the conditional fits at the
-    nearest μ already made on the same data set (extrapolated linearly from the two nearest),
-    the first from the unconditional fit to it (converged to the same tolerance as from the
+    once, so scanning μ costs at most two conditional fits per point, and one for the expected
+    band alone (:meth:`expected`); none where the one-sided statistic is 0 by definition
+    (μ̂ > μ for q_μ and q̃_μ). Each conditional fit starts on the profile θ̂̂(μ) known so
+    far: the conditional fits already made on the same data set and the free fit at μ̂,
+    extrapolated linearly from the two nearest (converged to the same tolerance as from the
     model's init, in a few Newton steps).
 
     Build it with :func:`asymptotic_calculator`.
@@ -121,7 +123,7 @@ class AsymptoticCalculator:
     asimov_fit: Minimum
     free_asimov: Minimum
     # per data set ("data", "asimov"): {μ: (statistic, conditional fit)}
-    _tests: dict[str, dict[float, tuple[float, Minimum]]] = field(
+    _tests: dict[str, dict[float, tuple[float, Minimum | None]]] = field(
         default_factory=lambda: {"data": {}, "asimov": {}}, repr=False
     )
 
@@ -133,25 +135,47 @@ class AsymptoticCalculator:
             "data": (self.data, self.free_data),
             "asimov": (self.asimov, self.free_asimov),
         }[which]
-        start: ParInput = free.x
-        if done:
-            near = sorted(done, key=lambda m: abs(m - mu))
-            start = done[near[0]][1].x
-            if len(near) > 1:
-                # θ̂̂(μ) extrapolated linearly from the two nearest fits: the start is off by
-                # O(Δμ²) instead of O(Δμ), a Newton step or two fewer (minimize clips it
-                # into the bounds)
-                m1, m2 = near[0], near[1]
-                x1, x2 = done[m1][1].x, done[m2][1].x
-                start = x1 + (mu - m1) / (m1 - m2) * (x1 - x2)
-        fixed = poi_fit(self.model, mu, data, self.inputs, start, self.method)
-        t = tmu_from(fixed.nll, free.nll)
         index = self.model.poi_index
         assert index is not None
-        poi_hat = free.x[index]
-        q = float(q0_from(t, poi_hat) if self.test_stat == "q0" else qmu_from(t, poi_hat, mu))
+        poi_hat = float(free.x[index])
+        if poi_hat == mu or (poi_hat < mu if self.test_stat == "q0" else poi_hat > mu):
+            # the statistics are one-sided: q_μ and q̃_μ are 0 wherever μ̂ > μ, q_0 wherever
+            # μ̂ < 0, and at μ̂ = μ the conditional fit is the free one. No fit: an upper limit
+            # tests many μ below μ̂, and μ = 0 on an Asimov data set whose μ̂ sits at that
+            # bound, where a signal's shape parameters are flat directions and fits are slow.
+            done[mu] = (0.0, None)
+            return 0.0
+        fixed = poi_fit(self.model, mu, data, self.inputs, self._start(mu, which), self.method)
+        q = self._statistic(mu, fixed, free)
         done[mu] = (q, fixed)
         return q
+
+    def _start(self, mu: float, which: str) -> np.ndarray:
+        """Where the conditional fit at ``mu`` starts: on the profile θ̂̂(μ) of the same data
+        set, known at the conditional fits already made and at μ̂ (the free fit), linearly
+        extrapolated from the two nearest points (off by O(Δμ²) instead of O(Δμ): a Newton step
+        or two fewer; minimize clips the start into the bounds)."""
+        free = self.free_data if which == "data" else self.free_asimov
+        index = self.model.poi_index
+        assert index is not None
+        profile = {float(free.x[index]): free.x}
+        profile.update((m, fit.x) for m, (_, fit) in self._tests[which].items() if fit is not None)
+        near = sorted(profile, key=lambda m: abs(m - mu))
+        m1 = near[0]
+        if len(near) == 1 or abs(m1 - near[1]) < 1e-6 * max(1.0, abs(m1)):
+            return profile[m1]
+        m2 = near[1]
+        x1, x2 = profile[m1], profile[m2]
+        start: np.ndarray = x1 + (mu - m1) / (m1 - m2) * (x1 - x2)
+        return start
+
+    def _statistic(self, mu: float, fixed: Minimum, free: Minimum) -> float:
+        """q at ``mu`` from the conditional fit ``fixed`` and the free fit ``free``."""
+        index = self.model.poi_index
+        assert index is not None
+        t = tmu_from(fixed.nll, free.nll)
+        poi_hat = free.x[index]
+        return float(q0_from(t, poi_hat) if self.test_stat == "q0" else qmu_from(t, poi_hat, mu))
 
     def teststats(self, mu: float) -> tuple[float, float]:
         """(q, q_A): the statistic at ``mu`` on the data and on the Asimov data."""
@@ -216,6 +240,11 @@ def asymptotic_calculator(
     asimov = asimov_data(model, asimov_fit.x, inputs)
     # the Asimov data's maximum-likelihood point is the one that generated them
     free_asimov = free_fit(model, asimov, inputs, asimov_fit.x, method)
-    return AsymptoticCalculator(
+    calc = AsymptoticCalculator(
         model, data, inputs, ts, init, method, free_data, asimov, asimov_fit, free_asimov
     )
+    if ts != "q0":
+        # the fit that generated the Asimov data is the conditional fit at μ' = 0 to the data
+        q = calc._statistic(asimov_mu, asimov_fit, free_data)
+        calc._tests["data"][asimov_mu] = (q, asimov_fit)
+    return calc
