@@ -244,3 +244,13 @@ def test_one_sided_statistics_make_no_fit_where_they_are_zero(
     at_zero = calc.hypotest(0.0)
     assert fits == []  # data: the Asimov generator's fit; Asimov data: μ̂_A = 0
     assert at_zero.CLs_obs == 1.0 and at_zero.CLs_exp == (1.0,) * 5
+
+
+def test_upper_limit_starts_its_bracket_near_the_limits_not_at_the_poi_bound() -> None:
+    """The upper end of the bracket starts at μ̂ + 5σ (σ from the free fit and the fit at
+    μ = 0), not at the POI's upper bound, where fits are far from every minimum."""
+    model = _model(MULTICHANNEL)
+    assert model.poi_index is not None
+    top = float(model.bounds[model.poi_index][1])
+    limit = upper_limit(model, level=0.05)
+    assert max(limit.exp) < max(limit.scan) < top  # measured: 5.11 (10.0 before), +2σ 3.32

@@ -1,8 +1,9 @@
 """Upper limits on the POI: CL_s(μ) = level solved by bracketing root finding, or read off a grid.
 
-Root finding follows ``pyhf.infer.intervals.upper_limits.toms748_scan``: start from the POI
-bounds, halve the lower end until every CL_s (observed and expected) is above ``level``, double
-the upper end until every CL_s is below it, then solve CL_s(μ) − level = 0 with TOMS 748 for the
+Root finding follows ``pyhf.infer.intervals.upper_limits.toms748_scan``: start from the POI's
+lower bound and, for the upper end, from μ̂ + 5σ (σ = μ̂/√t_0 from fits already made; the POI's
+upper bound where μ̂ ≤ 0, as pyhf), halve the lower end until every CL_s (observed and expected)
+is above ``level``, double the upper end until every CL_s is below it, then solve CL_s(μ) − level = 0 with TOMS 748 for the
 observed curve and each of the five expected curves (each bracketed by the closest evaluated
 points). All hypothesis tests share the μ-independent fits of one
 :class:`~hs3jax.infer.asymptotics.AsymptoticCalculator`.
@@ -20,6 +21,7 @@ point closest to the root, the asymptotic formulas give
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -29,7 +31,7 @@ from scipy.optimize import toms748
 from scipy.special import ndtr, ndtri
 
 from hs3jax.errors import ModelError
-from hs3jax.infer.asymptotics import asymptotic_calculator
+from hs3jax.infer.asymptotics import AsymptoticCalculator, asymptotic_calculator
 from hs3jax.infer.fit import ParInput
 from hs3jax.infer.minimize import FitFailed, Method
 from hs3jax.infer.results import NSIGMA, HypoTestResult, LimitResult
@@ -61,6 +63,30 @@ def _predicted_root(mu: float, q_asimov: float, poi_hat: float, which: int, leve
         return float(mu_hat - sigma * ndtri(level * ndtr(mu_hat / sigma)))
     n = NSIGMA[which - 1]
     return float(sigma * (-ndtri(level * ndtr(-n)) - n))
+
+
+#: σ of μ̂ beyond μ̂ at which the first upper end of the bracket is tested: above the observed
+#: limit (μ̂ + σ Φ⁻¹(1 − level Φ(μ̂/σ)), < μ̂ + 2σ at level 0.05) and the expected +2σ one
+#: (3.66σ at 0.05) where the likelihood is near Gaussian in μ.
+_UPPER_SIGMAS = 5.0
+
+
+def _first_upper(calc: AsymptoticCalculator, level: float) -> float:
+    """Where the search for an upper end of the bracket starts: μ̂ + k σ, with σ = μ̂/√t_0
+    from the fits already made (the free fit and the conditional fit at μ = 0 that generated
+    the Asimov data; k = :data:`_UPPER_SIGMAS`, more for levels below 0.05), instead of the
+    POI's upper bound (pyhf), where fits far from every minimum are slow; inf where they give
+    no σ (μ̂ ≤ 0)."""
+    index = calc.model.poi_index
+    assert index is not None
+    poi_hat = float(calc.free_data.x[index])
+    at_zero = float(calc.asimov_fit.x[index])
+    t0 = 2.0 * (calc.asimov_fit.nll - calc.free_data.nll)
+    if not (poi_hat > 0.0 and at_zero == 0.0 and t0 > 0.0 and np.isfinite(t0)):
+        return float("inf")
+    sigma = poi_hat / math.sqrt(t0)
+    k = max(_UPPER_SIGMAS, float(-ndtri(level)) + 3.0)
+    return poi_hat + k * sigma
 
 
 def _z_distance(value: float, level: float) -> float:
@@ -180,10 +206,12 @@ def upper_limit(
         lo = lo / 2 if lo > 0 else lo - 1.0 if lo < 0 else lo
         if lo == 0.0 and np.any(all_values(run(lo)) < level):
             raise FitFailed(f"{model.name}: CLs is below {level} already at {model.poi} = 0")
+    top = hi
+    hi = min(top, _first_upper(calc, level))
     for _ in range(60):
         if np.all(all_values(run(hi)) <= level):
             break
-        hi = hi * 2 if hi > 0 else 1.0
+        hi = (min(2 * hi, top) if hi < top else 2 * hi) if hi > 0 else 1.0
     else:
         raise FitFailed(f"{model.name}: CLs stays above {level} up to {model.poi} = {hi}")
 
