@@ -254,3 +254,21 @@ def test_upper_limit_starts_its_bracket_near_the_limits_not_at_the_poi_bound() -
     top = float(model.bounds[model.poi_index][1])
     limit = upper_limit(model, level=0.05)
     assert max(limit.exp) < max(limit.scan) < top  # measured: 5.11 (10.0 before), +2σ 3.32
+
+
+def test_first_upper_end_needs_a_measurable_t0() -> None:
+    """σ = μ̂/√t_0 only where t_0 is well above the fits' tolerance; else the POI bound."""
+    from types import SimpleNamespace
+
+    from hs3jax.infer.limits import _first_upper
+
+    def calc(mu_hat: float, t0: float) -> SimpleNamespace:
+        return SimpleNamespace(
+            model=SimpleNamespace(poi_index=0),
+            free_data=SimpleNamespace(x=np.array([mu_hat]), nll=10.0),
+            asimov_fit=SimpleNamespace(x=np.array([0.0]), nll=10.0 + t0 / 2),
+        )
+
+    assert _first_upper(calc(1.0, 4.0), 0.05) == pytest.approx(1.0 + 5.0 * 0.5)  # type: ignore[arg-type]
+    assert _first_upper(calc(1e-4, 1e-9), 0.05) == float("inf")  # type: ignore[arg-type]
+    assert _first_upper(calc(0.0, 0.0), 0.05) == float("inf")  # type: ignore[arg-type]

@@ -65,10 +65,16 @@ def _predicted_root(mu: float, q_asimov: float, poi_hat: float, which: int, leve
     return float(sigma * (-ndtri(level * ndtr(-n)) - n))
 
 
-#: σ of μ̂ beyond μ̂ at which the first upper end of the bracket is tested: above the observed
-#: limit (μ̂ + σ Φ⁻¹(1 − level Φ(μ̂/σ)), < μ̂ + 2σ at level 0.05) and the expected +2σ one
-#: (3.66σ at 0.05) where the likelihood is near Gaussian in μ.
+#: σ above μ̂ where the first upper end of the bracket is tested: beyond the observed limit
+#: (μ̂ + σ Φ⁻¹(1 − level Φ(μ̂/σ)), < μ̂ + 2σ at level 0.05) and the expected +2σ one (3.66σ at
+#: 0.05) where the likelihood is near Gaussian in μ.
 _UPPER_SIGMAS = 5.0
+
+
+#: t_0 below which μ̂/√t_0 is no estimate of σ: μ̂ within 0.1σ of 0, where the fits' own
+#: tolerance (Δt ~ 1e-8) would dominate t_0, and a σ far too small would start the bracket
+#: doubling from near 0.
+_MIN_T0 = 1e-2
 
 
 def _first_upper(calc: AsymptoticCalculator, level: float) -> float:
@@ -76,13 +82,13 @@ def _first_upper(calc: AsymptoticCalculator, level: float) -> float:
     from the fits already made (the free fit and the conditional fit at μ = 0 that generated
     the Asimov data; k = :data:`_UPPER_SIGMAS`, more for levels below 0.05), instead of the
     POI's upper bound (pyhf), where fits far from every minimum are slow; inf where they give
-    no σ (μ̂ ≤ 0)."""
+    no σ (μ̂ ≤ 0, or t_0 < :data:`_MIN_T0`)."""
     index = calc.model.poi_index
     assert index is not None
     poi_hat = float(calc.free_data.x[index])
     at_zero = float(calc.asimov_fit.x[index])
     t0 = 2.0 * (calc.asimov_fit.nll - calc.free_data.nll)
-    if not (poi_hat > 0.0 and at_zero == 0.0 and t0 > 0.0 and np.isfinite(t0)):
+    if not (poi_hat > 0.0 and at_zero == 0.0 and _MIN_T0 <= t0 < float("inf")):
         return float("inf")
     sigma = poi_hat / math.sqrt(t0)
     k = max(_UPPER_SIGMAS, float(-ndtri(level)) + 3.0)
