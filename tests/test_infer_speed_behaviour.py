@@ -269,6 +269,22 @@ def test_first_upper_end_needs_a_measurable_t0() -> None:
             asimov_fit=SimpleNamespace(x=np.array([0.0]), nll=10.0 + t0 / 2),
         )
 
-    assert _first_upper(calc(1.0, 4.0), 0.05) == pytest.approx(1.0 + 5.0 * 0.5)  # type: ignore[arg-type]
-    assert _first_upper(calc(1e-4, 1e-9), 0.05) == float("inf")  # type: ignore[arg-type]
-    assert _first_upper(calc(0.0, 0.0), 0.05) == float("inf")  # type: ignore[arg-type]
+    first = _first_upper  # a stand-in for the calculator: only the fits it reads
+    assert first(calc(1.0, 4.0), 0.05) == pytest.approx(1.0 + 5.0 * 0.5)  # type: ignore[arg-type]
+    assert first(calc(1e-4, 1e-9), 0.05) == float("inf")  # type: ignore[arg-type]
+    assert first(calc(0.0, 0.0), 0.05) == float("inf")  # type: ignore[arg-type]
+
+
+def test_conditional_fits_start_on_the_profile_without_far_extrapolation() -> None:
+    """Starts come from the profile known so far (the free fit at μ̂ and the fit at μ' = 0):
+    extrapolated linearly within the distance of the two nearest points, else the nearest."""
+    from hs3jax.infer import asymptotics
+
+    model = _model(MULTICHANNEL)
+    calc = asymptotics.asymptotic_calculator(model)
+    assert model.poi_index is not None
+    mu_hat = float(calc.free_data.x[model.poi_index])
+    at_hat, at_zero = calc.free_data.x, calc.asimov_fit.x
+    near = calc._start(1.5 * mu_hat, "data")
+    np.testing.assert_allclose(near, at_hat + 0.5 * (at_hat - at_zero), rtol=1e-12, atol=1e-12)
+    assert np.array_equal(calc._start(3.0 * mu_hat, "data"), at_hat)

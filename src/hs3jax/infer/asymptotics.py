@@ -19,8 +19,9 @@ init (or ``init``); every conditional fit from the profile θ̂̂(μ) of the sam
 far (the unconditional fit at μ̂ and the conditional fits already made, extrapolated linearly
 from the two nearest); the unconditional fit to the Asimov data from the point that generated
 it, which is that data set's own maximum-likelihood point (for binned models exactly). The
-conditional fit at μ' to the data, which generated the Asimov data, is not made twice. Each is converged to the same Newton-decrement tolerance as from
-the init, in fewer Newton steps (each an exact Hessian: ~2n gradients for n parameters).
+conditional fit at μ' to the data, which generated the Asimov data, is not made twice. Each is
+converged to the same Newton-decrement tolerance as from the init, in fewer Newton steps (each
+an exact Hessian: ~2n gradients for n parameters).
 """
 
 from __future__ import annotations
@@ -104,10 +105,10 @@ class AsymptoticCalculator:
     unconditional fits to the data and to the Asimov data, and the Asimov data itself) are made
     once, so scanning μ costs at most two conditional fits per point, and one for the expected
     band alone (:meth:`expected`); none where the one-sided statistic is 0 by definition
-    (μ̂ > μ for q_μ and q̃_μ). Each conditional fit starts on the profile θ̂̂(μ) known so
-    far: the conditional fits already made on the same data set and the free fit at μ̂,
-    extrapolated linearly from the two nearest (converged to the same tolerance as from the
-    model's init, in a few Newton steps).
+    (μ̂ ≥ μ for q_μ and q̃_μ, μ̂ ≤ 0 for q_0). Each conditional fit starts on the profile
+    θ̂̂(μ) known so far: the conditional fits already made on the same data set and the free
+    fit at μ̂, extrapolated linearly from the two nearest (converged to the same tolerance as
+    from the model's init, in a few Newton steps).
 
     Build it with :func:`asymptotic_calculator`.
     """
@@ -154,7 +155,8 @@ class AsymptoticCalculator:
         """Where the conditional fit at ``mu`` starts: on the profile θ̂̂(μ) of the same data
         set, known at the conditional fits already made and at μ̂ (the free fit), linearly
         extrapolated from the two nearest points (off by O(Δμ²) instead of O(Δμ): a Newton step
-        or two fewer; minimize clips the start into the bounds)."""
+        or two fewer; minimize clips the start into the bounds) where ``mu`` is within their
+        distance of the nearest, else the nearest point itself."""
         free = self.free_data if which == "data" else self.free_asimov
         index = self.model.poi_index
         assert index is not None
@@ -162,7 +164,9 @@ class AsymptoticCalculator:
         profile.update((m, fit.x) for m, (_, fit) in self._tests[which].items() if fit is not None)
         near = sorted(profile, key=lambda m: abs(m - mu))
         m1 = near[0]
-        if len(near) == 1 or abs(m1 - near[1]) < 1e-6 * max(1.0, abs(m1)):
+        # no further than the two points are apart: the profile bends, and the fits' own
+        # tolerance in x1 - x2 would be magnified by the ratio
+        if len(near) == 1 or abs(mu - m1) > abs(m1 - near[1]):
             return profile[m1]
         m2 = near[1]
         x1, x2 = profile[m1], profile[m2]

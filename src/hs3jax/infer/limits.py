@@ -2,11 +2,11 @@
 
 Root finding follows ``pyhf.infer.intervals.upper_limits.toms748_scan``: start from the POI's
 lower bound and, for the upper end, from μ̂ + 5σ (σ = μ̂/√t_0 from fits already made; the POI's
-upper bound where μ̂ ≤ 0, as pyhf), halve the lower end until every CL_s (observed and expected)
-is above ``level``, double the upper end until every CL_s is below it, then solve CL_s(μ) − level = 0 with TOMS 748 for the
-observed curve and each of the five expected curves (each bracketed by the closest evaluated
-points). All hypothesis tests share the μ-independent fits of one
-:class:`~hs3jax.infer.asymptotics.AsymptoticCalculator`.
+upper bound where μ̂ ≤ 0, as pyhf), halve the lower end until every CL_s (observed and
+expected) is above ``level``, double the upper end until every CL_s is below it, then solve
+CL_s(μ) − level = 0 with TOMS 748 for the observed curve and each of the five expected curves
+(each bracketed by the closest evaluated points). All hypothesis tests share the μ-independent
+fits of one :class:`~hs3jax.infer.asymptotics.AsymptoticCalculator`.
 
 Fewer fits than pyhf, same roots: the expected curves depend on the Asimov data alone, so
 their root finding makes only the conditional fit to the Asimov data at each new μ (and every
