@@ -263,13 +263,14 @@ def test_first_upper_end_needs_a_measurable_t0() -> None:
     from hs3jax.infer.limits import _first_upper
 
     def calc(mu_hat: float, t0: float) -> SimpleNamespace:
+        # a stand-in for the calculator: the two fits _first_upper reads
         return SimpleNamespace(
             model=SimpleNamespace(poi_index=0),
             free_data=SimpleNamespace(x=np.array([mu_hat]), nll=10.0),
             asimov_fit=SimpleNamespace(x=np.array([0.0]), nll=10.0 + t0 / 2),
         )
 
-    first = _first_upper  # a stand-in for the calculator: only the fits it reads
+    first = _first_upper
     assert first(calc(1.0, 4.0), 0.05) == pytest.approx(1.0 + 5.0 * 0.5)  # type: ignore[arg-type]
     assert first(calc(1e-4, 1e-9), 0.05) == float("inf")  # type: ignore[arg-type]
     assert first(calc(0.0, 0.0), 0.05) == float("inf")  # type: ignore[arg-type]
