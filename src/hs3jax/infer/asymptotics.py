@@ -37,7 +37,7 @@ from hs3jax.infer.asimov import asimov_data
 from hs3jax.infer.fit import ParInput
 from hs3jax.infer.minimize import Method, Minimum
 from hs3jax.infer.results import NSIGMA, HypoTestResult
-from hs3jax.infer.teststat import free_fit, poi_fit, q0_from, qmu_from, tmu_from
+from hs3jax.infer.teststat import free_fit, poi_fit, statistic_from, zero_by_definition
 from hs3jax.model import Model
 
 __all__ = [
@@ -128,22 +128,33 @@ class AsymptoticCalculator:
         default_factory=lambda: {"data": {}, "asimov": {}}, repr=False
     )
 
+    def __post_init__(self) -> None:
+        if self.test_stat != "q0":
+            # the fit that generated the Asimov data is the conditional fit at μ' to the data
+            mu = self._poi_hat(self.asimov_fit)
+            self._tests["data"][mu] = (
+                self._statistic(mu, self.asimov_fit, self.free_data),
+                self.asimov_fit,
+            )
+
+    def _poi_hat(self, fit: Minimum) -> float:
+        index = self.model.poi_index
+        assert index is not None  # asymptotic_calculator checked
+        return float(fit.x[index])
+
+    def _statistic(self, mu: float, fixed: Minimum, free: Minimum) -> float:
+        """q at ``mu`` from the conditional fit ``fixed`` and the free fit ``free``."""
+        return float(statistic_from(fixed.nll, free.nll, self._poi_hat(free), mu, self.test_stat))
+
     def _q(self, mu: float, which: str) -> float:
         done = self._tests[which]
         if mu in done:
             return done[mu][0]
-        data, free = {
-            "data": (self.data, self.free_data),
-            "asimov": (self.asimov, self.free_asimov),
-        }[which]
-        index = self.model.poi_index
-        assert index is not None
-        poi_hat = float(free.x[index])
-        if poi_hat == mu or (poi_hat < mu if self.test_stat == "q0" else poi_hat > mu):
-            # the statistics are one-sided: q_μ and q̃_μ are 0 wherever μ̂ > μ, q_0 wherever
-            # μ̂ < 0, and at μ̂ = μ the conditional fit is the free one. No fit: an upper limit
-            # tests many μ below μ̂, and μ = 0 on an Asimov data set whose μ̂ sits at that
-            # bound, where a signal's shape parameters are flat directions and fits are slow.
+        data, free = self._data_set(which)
+        if zero_by_definition(self._poi_hat(free), mu, self.test_stat):
+            # no fit: an upper limit tests many μ below μ̂, and μ = 0 on an Asimov data set
+            # whose μ̂ sits at that bound, where a signal's shape parameters are flat
+            # directions and fits are slow
             done[mu] = (0.0, None)
             return 0.0
         fixed = poi_fit(self.model, mu, data, self.inputs, self._start(mu, which), self.method)
@@ -151,16 +162,20 @@ class AsymptoticCalculator:
         done[mu] = (q, fixed)
         return q
 
+    def _data_set(self, which: str) -> tuple[Pytree, Minimum]:
+        """The data set ``which`` (``"data"`` or ``"asimov"``) and its free fit."""
+        if which == "data":
+            return self.data, self.free_data
+        return self.asimov, self.free_asimov
+
     def _start(self, mu: float, which: str) -> np.ndarray:
-        """Where the conditional fit at ``mu`` starts: on the profile θ̂̂(μ) of the same data
-        set, known at the conditional fits already made and at μ̂ (the free fit), linearly
+        """Where the conditional fit at ``mu`` starts: on the profile θ̂̂(μ) of the data set
+        ``which``, known at its free fit (μ̂) and the conditional fits already made, linearly
         extrapolated from the two nearest points (off by O(Δμ²) instead of O(Δμ): a Newton step
         or two fewer; minimize clips the start into the bounds) where ``mu`` is within their
         distance of the nearest, else the nearest point itself."""
-        free = self.free_data if which == "data" else self.free_asimov
-        index = self.model.poi_index
-        assert index is not None
-        profile = {float(free.x[index]): free.x}
+        free = self._data_set(which)[1]
+        profile = {self._poi_hat(free): free.x}
         profile.update((m, fit.x) for m, (_, fit) in self._tests[which].items() if fit is not None)
         near = sorted(profile, key=lambda m: abs(m - mu))
         m1 = near[0]
@@ -172,14 +187,6 @@ class AsymptoticCalculator:
         x1, x2 = profile[m1], profile[m2]
         start: np.ndarray = x1 + (mu - m1) / (m1 - m2) * (x1 - x2)
         return start
-
-    def _statistic(self, mu: float, fixed: Minimum, free: Minimum) -> float:
-        """q at ``mu`` from the conditional fit ``fixed`` and the free fit ``free``."""
-        index = self.model.poi_index
-        assert index is not None
-        t = tmu_from(fixed.nll, free.nll)
-        poi_hat = free.x[index]
-        return float(q0_from(t, poi_hat) if self.test_stat == "q0" else qmu_from(t, poi_hat, mu))
 
     def teststats(self, mu: float) -> tuple[float, float]:
         """(q, q_A): the statistic at ``mu`` on the data and on the Asimov data."""
@@ -201,8 +208,6 @@ class AsymptoticCalculator:
         q, qa = self.teststats(mu)
         t = asymptotic_teststat(q, qa, self.test_stat)
         (clsb, clb, cls), (clsb_e, clb_e, cls_e) = cls_observed(t, qa), cls_expected(qa)
-        index = self.model.poi_index
-        assert index is not None
         is_q0 = self.test_stat == "q0"
         return HypoTestResult(
             poi_value=float(mu),
@@ -216,7 +221,7 @@ class AsymptoticCalculator:
             CLb_exp=tuple(float(v) for v in np.asarray(clb_e)),
             teststat=q,
             teststat_asimov=qa,
-            poi_hat=float(self.free_data.x[index]),
+            poi_hat=self._poi_hat(self.free_data),
         )
 
 
@@ -244,11 +249,6 @@ def asymptotic_calculator(
     asimov = asimov_data(model, asimov_fit.x, inputs)
     # the Asimov data's maximum-likelihood point is the one that generated them
     free_asimov = free_fit(model, asimov, inputs, asimov_fit.x, method)
-    calc = AsymptoticCalculator(
+    return AsymptoticCalculator(
         model, data, inputs, ts, init, method, free_data, asimov, asimov_fit, free_asimov
     )
-    if ts != "q0":
-        # the fit that generated the Asimov data is the conditional fit at μ' = 0 to the data
-        q = calc._statistic(asimov_mu, asimov_fit, free_data)
-        calc._tests["data"][asimov_mu] = (q, asimov_fit)
-    return calc

@@ -32,9 +32,11 @@ __all__ = [
     "qmu",
     "qmu_from",
     "qmu_tilde",
+    "statistic_from",
     "tmu",
     "tmu_from",
     "tmu_tilde",
+    "zero_by_definition",
 ]
 
 Pytree = Any
@@ -54,6 +56,20 @@ def qmu_from(t: Any, poi_hat: Any, mu: Any) -> Any:
 def q0_from(t0: Any, poi_hat: Any) -> Any:
     """q_0 from t_0: 0 where μ̂ < 0 (a deficit is no evidence for a signal)."""
     return namespace(t0, poi_hat).where(poi_hat < 0.0, 0.0, t0)
+
+
+def statistic_from(nll_fixed: Any, nll_free: Any, poi_hat: Any, mu: Any, test_stat: str) -> Any:
+    """q_0 (``test_stat == "q0"``) or q_μ (q̃_μ: the POI bounded at 0 by the fits) from the
+    conditional and the free −ln L; works on floats and JAX arrays."""
+    t = tmu_from(nll_fixed, nll_free)
+    return q0_from(t, poi_hat) if test_stat == "q0" else qmu_from(t, poi_hat, mu)
+
+
+def zero_by_definition(poi_hat: float, mu: float, test_stat: str) -> bool:
+    """Whether the one-sided statistic at ``mu`` is 0 whatever the conditional fit gives:
+    q_μ and q̃_μ where μ̂ > μ, q_0 where μ̂ < 0, and either where μ̂ = μ (the conditional
+    fit is then the free one)."""
+    return poi_hat == mu or (poi_hat < mu if test_stat == "q0" else poi_hat > mu)
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ from hs3jax.infer.newton import (
     newton_minimize,
 )
 from hs3jax.infer.results import NSIGMA, HypoTestResult
-from hs3jax.infer.teststat import poi_fit, profile_fits, q0_from, qmu_from, tmu_from
+from hs3jax.infer.teststat import poi_fit, profile_fits, statistic_from
 from hs3jax.model import Model
 
 __all__ = ["ToyTestStats", "sample_toys", "toy_hypotest", "toy_teststats"]
@@ -119,7 +119,7 @@ def toy_teststats(
                 nll, jnp.asarray(start), free, bounds, d, prepared, hessian_batch=block
             )
             return (
-                _statistic(a.nll, b.nll, b.x[k], mu, test_stat),
+                statistic_from(a.nll, b.nll, b.x[k], mu, test_stat),
                 b.x[k],
                 a.converged & b.converged,
             )
@@ -132,13 +132,6 @@ def toy_teststats(
             out = in_batches(jax.jit(jax.vmap(one)), (toys,), max(1, per_call // 2))
             q, muhat, ok = (np.asarray(v) for v in out)
     return ToyTestStats(np.where(ok, q, np.nan), muhat, ok)
-
-
-def _statistic(nll_mu: Any, nll_free: Any, poi_hat: Any, mu: float, test_stat: str) -> Any:
-    """q_0 or q_μ (q̃_μ: the POI bounded at 0 by the fits) from the conditional and free
-    −ln L of one toy (JAX or numpy)."""
-    t = tmu_from(nll_mu, nll_free)
-    return q0_from(t, poi_hat) if test_stat == "q0" else qmu_from(t, poi_hat, mu)
 
 
 def _host_teststats(
@@ -161,7 +154,7 @@ def _host_teststats(
         kw: dict[str, Any] = {"raise_on_failure": False, "final_hessian": False}
         a = minimize(model, start_mu, free_mu, data, inputs, **kw)
         b = minimize(model, start, free, data, inputs, **kw)
-        q[j] = _statistic(a.nll, b.nll, b.x[k], mu, test_stat)
+        q[j] = statistic_from(a.nll, b.nll, b.x[k], mu, test_stat)
         muhat[j], ok[j] = b.x[k], a.success and b.success
     return q, muhat, ok
 
@@ -180,8 +173,7 @@ def toy_hypotest(
     data = model.data if data is None else data
     inputs = model.inputs if inputs is None else inputs
     fits = profile_fits(model, mu, data, inputs=inputs)
-    t = fits.tmu
-    q_obs = float(q0_from(t, fits.poi_hat) if test_stat == "q0" else qmu_from(t, fits.poi_hat, mu))
+    q_obs = float(statistic_from(fits.fixed.nll, fits.free.nll, fits.poi_hat, mu, test_stat))
     b_pars = poi_fit(model, 0.0, data, inputs).x
     sb = toy_teststats(
         model, mu, sample_toys(model, fits.fixed.x, n_toys, seed, inputs), test_stat, inputs
