@@ -21,6 +21,7 @@ from scipy.linalg.lapack import dpotrf, dpotri
 from hs3jax.errors import ModelError
 from hs3jax.infer.minimize import Method, Minimum, minimize, objective
 from hs3jax.infer.minos import MinosError, profile_intervals
+from hs3jax.infer.sparsity import BlockLayout, BlockSolve, SparseHessian
 from hs3jax.model import Model
 
 __all__ = ["FitResult", "fit", "fixed_poi_fit", "setup"]
@@ -122,6 +123,20 @@ def _inverse(h: np.ndarray) -> np.ndarray:
         return np.asarray(np.linalg.pinv(h))
 
 
+def _covariance(model: Model, h: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """H⁻¹ over the ``free`` parameters: by blocks where the model's Hessian is compressed
+    and positive definite (:class:`~hs3jax.infer.sparsity.BlockSolve`), else
+    :func:`_inverse`."""
+    sparse_hessian = objective(model).hessian
+    if isinstance(sparse_hessian, SparseHessian):
+        structure = sparse_hessian.structure(free)
+        layout = None if structure is None else BlockLayout.of(*structure)
+        blocks = None if layout is None else BlockSolve.factor(h, layout)
+        if blocks is not None:
+            return blocks.inverse()
+    return _inverse(h)
+
+
 def result_from_minimum(
     model: Model,
     minimum: Minimum,
@@ -142,7 +157,7 @@ def result_from_minimum(
                 obj = objective(model)
                 full = np.asarray(obj.hessian(minimum.x, data, obj.prepare(inputs)))
             h = full[np.ix_(free, free)]
-        cov[np.ix_(free, free)] = _inverse(0.5 * (h + h.T))
+        cov[np.ix_(free, free)] = _covariance(model, 0.5 * (h + h.T), free)
     sigma = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     with np.errstate(divide="ignore", invalid="ignore"):
         corr = cov / np.outer(sigma, sigma)

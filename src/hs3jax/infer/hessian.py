@@ -16,6 +16,9 @@ the 2 MiB line (the other published likelihoods, n·w·8 ≤ 1.4 MB) one pass is
 faster (ATLAS-SUSY-2018-05: 1.1 ms against 2.2 ms in blocks of 16), so those models use
 ``jax.hessian`` unchanged.
 
+Binned models of more than 300 parameters take their Hessian from fewer products still where it
+is sparse, as it is where most parameters are per-bin γ (:mod:`hs3jax.infer.sparsity`).
+
 Models with unbinned channels of one structure (:class:`hs3jax.model.EventTerms`) get their
 Hessian by the chain rule instead (:func:`event_split_hessian`): the events are differentiated
 in each channel's few values only, not in every parameter.

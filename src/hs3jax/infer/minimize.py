@@ -7,10 +7,11 @@ host, and data and model inputs are arguments, so observed data, Asimov data, to
 templates reuse the compiled programs.
 
 The minimiser (:func:`minimize`) starts a fit of up to :data:`NEWTON_MAX_FREE` free parameters
-with projected Newton iterations from the initial point; where they do not converge (and for
-larger fits) it runs scipy's L-BFGS-B (or iminuit's MIGRAD) with the JAX gradient to a moderate
-tolerance, then *polishes* the result with the same projected Newton steps using the exact
-Hessian:
+(or more, where the Hessian is sparse and compressed to at most that many Hessian-vector
+products, :mod:`hs3jax.infer.sparsity`) with projected Newton iterations from the initial point;
+where they do not converge (and for other larger fits) it runs scipy's L-BFGS-B (or iminuit's
+MIGRAD) with the JAX gradient to a moderate tolerance, then *polishes* the result with the same
+projected Newton steps using the exact Hessian:
 
     p = −H_FF⁻¹ g_F,   F = free parameters not held at a bound by the gradient,
 
@@ -35,10 +36,16 @@ from scipy.optimize import minimize as _scipy_minimize
 from hs3jax.cache import argument_signature, stored_jit
 from hs3jax.errors import HS3JaxError
 from hs3jax.infer.hessian import (
-    blocked_hessian,
     event_split_hessian,
     hessian_batch,
     value_grad_hessian,
+)
+from hs3jax.infer.sparsity import (
+    BlockLayout,
+    BlockSolve,
+    Coloring,
+    SparseHessian,
+    hessian_products,
 )
 from hs3jax.model import Model
 
@@ -110,7 +117,9 @@ class Objective:
         prepare: ``inputs -> prepared`` (``Model.prepared_inputs``: jitted, the model's own
             templates prepared once).
         value_and_grad: ``(pars, data, prepared) -> (nll, ∇nll)``.
-        hessian: ``(pars, data, prepared) -> ∇²nll``.
+        hessian: ``(pars, data, prepared) -> ∇²nll``; for models of more than
+            :data:`FUSED_MAX_PARAMETERS` binned parameters a :class:`SparseHessian` (a host
+            matrix from compressed Hessian-vector products where the Hessian is sparse).
         value_grad_hessian: ``(pars, data, prepared) -> (nll, ∇nll, ∇²nll)`` as one program
             (models of at most :data:`FUSED_MAX_PARAMETERS` parameters), else None.
     """
@@ -118,9 +127,12 @@ class Objective:
     model: Model
     prepare: Callable[[Pytree], Pytree]
     value_and_grad: Callable[..., tuple[jax.Array, jax.Array]]
-    hessian: Callable[..., jax.Array]
+    hessian: Callable[..., jax.Array | np.ndarray]
     value_grad_hessian: Callable[..., tuple[jax.Array, jax.Array, jax.Array]] | None = None
 
+
+#: Hessian-vector products per call of a large model's product program (see :func:`_chunk`)
+_CHUNK_PRODUCTS = 64
 
 _CACHE: weakref.WeakKeyDictionary[Model, Objective] = weakref.WeakKeyDictionary()
 # jitted derivatives per pure NLL function: models of one structure share ``prepared_nll_fn``
@@ -128,6 +140,13 @@ _CACHE: weakref.WeakKeyDictionary[Model, Objective] = weakref.WeakKeyDictionary(
 _DERIVATIVES: weakref.WeakKeyDictionary[Callable[..., Any], tuple[Any, Any, Any]] = (
     weakref.WeakKeyDictionary()
 )
+
+
+def _chunk(batch: int) -> int:
+    """Seed rows per call of a large model's Hessian-vector product program: whole blocks of
+    ``batch`` and about :data:`_CHUNK_PRODUCTS` rows (a full Hessian is n / chunk calls, a
+    compressed one of ~100–300 products one or a few)."""
+    return batch * max(1, round(_CHUNK_PRODUCTS / batch))
 
 
 def objective(model: Model) -> Objective:
@@ -167,8 +186,12 @@ def objective(model: Model) -> Objective:
             else:
                 read = (model.prepared_inputs(), model.data)
                 batch = hessian_batch(n, model.inputs, read)
-                blocked = stored_jit(blocked_hessian(nll, batch), key, f"hessian-{batch}")
-                derivatives = (value_and_grad, blocked, None)
+                # large models are mostly per-bin γ: their Hessian is sparse and, once its
+                # pattern is known, takes a few hundred products instead of n
+                products = stored_jit(
+                    hessian_products(nll, batch), key, f"hessian-products-{batch}"
+                )
+                derivatives = (value_and_grad, SparseHessian(products, n, _chunk(batch)), None)
             _DERIVATIVES[nll] = derivatives
         _CACHE[model] = Objective(model, model.prepared_inputs, *derivatives)
     return _CACHE[model]
@@ -259,6 +282,10 @@ class _Counted:
         self.pending = pending
         self.pending_value_and_grad = pending_value_and_grad
         self.n_calls = 0
+        self._last_hessian: tuple[bytes, np.ndarray] | None = None
+        self._layouts_of: Coloring | None = None
+        self._layouts: dict[bytes, BlockLayout | None] = {}
+        self._structure: tuple[np.ndarray, np.ndarray] | None = None
 
     def full(self, x: np.ndarray) -> np.ndarray:
         out: np.ndarray = self.base.copy()
@@ -279,10 +306,50 @@ class _Counted:
         return fv, gv
 
     def hessian(self, x: np.ndarray) -> np.ndarray:
+        key = x.tobytes()
+        if self._last_hessian is not None and self._last_hessian[0] == key:
+            return self._last_hessian[1]
         self.pending = _joined(self.pending)
         h = np.asarray(self.obj.hessian(self.full(x), self.data, self.prepared))
-        sub: np.ndarray = h[np.ix_(self.free, self.free)]
+        free = self.free
+        sub: np.ndarray = h if len(free) == len(h) else h.take(free, 0).take(free, 1)
+        self._last_hessian = (key, sub)
         return sub
+
+    def newton_pays(self, x: np.ndarray) -> bool:
+        """Whether projected Newton should start the fit: at most :data:`NEWTON_MAX_FREE`
+        free parameters, or a Hessian compressed to at most that many products
+        (:class:`SparseHessian`; where its pattern is not known yet, it is read off the
+        Hessian at ``x``, which the Newton iterations then take as their first)."""
+        if len(x) <= NEWTON_MAX_FREE:
+            return True
+        sparse_hessian = self.obj.hessian
+        if not isinstance(sparse_hessian, SparseHessian):
+            return False
+        if sparse_hessian.pattern is None:
+            # the value and gradient first: on a first fit they compile here while the
+            # Hessian's program compiles in the background (see _compile_ahead)
+            self(x)
+            self.hessian(x)
+        return sparse_hessian.n_products <= NEWTON_MAX_FREE
+
+    def layout(self, keep: np.ndarray) -> BlockLayout | None:
+        """The block layout (:class:`BlockLayout`) of the Hessian over the free parameters
+        ``keep`` where the objective's Hessian is compressed (:class:`SparseHessian`); else
+        None."""
+        sparse_hessian = self.obj.hessian
+        if not isinstance(sparse_hessian, SparseHessian) or sparse_hessian.coloring is None:
+            return None
+        if self._layouts_of is not sparse_hessian.coloring:
+            self._layouts_of, self._layouts = sparse_hessian.coloring, {}
+            self._structure = sparse_hessian.structure(self.free)
+        if self._structure is None:
+            return None
+        key = np.packbits(keep).tobytes()
+        if key not in self._layouts:
+            dense, pattern = self._structure
+            self._layouts[key] = BlockLayout.of(dense[keep], pattern[np.ix_(keep, keep)])
+        return self._layouts[key]
 
     def with_hessian(self, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray | None]:
         """(f, g, H) over the free parameters; H is None where it would cost a separate
@@ -305,20 +372,33 @@ def _active(x: np.ndarray, g: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.
 
 
 class _Curvature:
-    """A Hessian over the free parameters with its Cholesky factors, one per set of parameters
+    """A Hessian over the free parameters with its factorisation, one per set of parameters
     not held at a bound: the chord steps that reuse a Hessian reuse its factor too (0.17 s to
-    factorise at 2,277 free parameters, against 5 ms for the two triangular solves)."""
+    factorise at 2,277 free parameters, against 5 ms for the two triangular solves). Where
+    ``layout`` gives a block layout of the parameters kept (a compressed Hessian, see
+    :class:`SparseHessian`), by blocks (:class:`BlockSolve`)."""
 
-    def __init__(self, hessian: np.ndarray) -> None:
+    def __init__(
+        self,
+        hessian: np.ndarray,
+        layout: Callable[[np.ndarray], BlockLayout | None] | None = None,
+    ) -> None:
         self.hessian = hessian
-        self._factors: dict[bytes, np.ndarray | None] = {}
+        self.layout = layout
+        self._factors: dict[bytes, np.ndarray | BlockSolve | None] = {}
 
-    def _factor(self, keep: np.ndarray) -> np.ndarray | None:
-        """Lower Cholesky factor of the symmetrised ``keep`` block, shifted where it is not
-        positive definite; None where even the shifted block fails."""
+    def _factor(self, keep: np.ndarray) -> np.ndarray | BlockSolve | None:
+        """The block solve of the ``keep`` block, else the lower Cholesky factor of the
+        symmetrised block; either shifted by a multiple of the identity where the block is
+        not positive definite. None where even the shifted block fails."""
         key = np.packbits(keep).tobytes()
         if key not in self._factors:
-            hk = self.hessian[np.ix_(keep, keep)]
+            hk = self.hessian if keep.all() else self.hessian[np.ix_(keep, keep)]
+            layout = None if self.layout is None else self.layout(keep)
+            blocks = None if layout is None else _shifted_blocks(hk, layout)
+            if blocks is not None:
+                self._factors[key] = blocks
+                return blocks
             hk = 0.5 * (hk + hk.T)
             try:
                 chol: np.ndarray | None = np.linalg.cholesky(hk)
@@ -338,14 +418,34 @@ class _Curvature:
         p = np.zeros_like(g)
         if not keep.any():
             return p, 0.0
-        chol = self._factor(keep)
-        if chol is None:
+        factor = self._factor(keep)
+        if factor is None:
             return p, float("inf")
+        if isinstance(factor, BlockSolve):
+            solved = factor.solve(g[keep])
+            p[keep] = -solved
+            return p, 0.5 * float(g[keep] @ solved)
         # two triangular solves: O(n²), where a general solve would factorise chol again
         # (O(n³): 0.2 s per step at 2,277 free parameters)
-        y = solve_triangular(chol, g[keep], lower=True)
-        p[keep] = -solve_triangular(chol.T, y, lower=False)
+        y = solve_triangular(factor, g[keep], lower=True)
+        p[keep] = -solve_triangular(factor.T, y, lower=False)
         return p, 0.5 * float(y @ y)
+
+
+def _shifted_blocks(h: np.ndarray, layout: BlockLayout) -> BlockSolve | None:
+    """:class:`BlockSolve` of ``h``, or where ``h`` is not positive definite of ``h + s·1``
+    with the smallest s = 10ᵏ · max(1e-8, 1e-12 · max |H_ii|) that is (the dense path takes
+    1.5 |λ_min|, which needs the eigenvalues of the whole matrix); s is at most the Gershgorin
+    bound, beyond which every block is positive definite. None where no shift helps."""
+    factor = BlockSolve.factor(h, layout)
+    if factor is not None or not np.all(np.isfinite(h)):
+        return factor
+    bound = float(np.abs(h).sum(axis=1).max()) - float(np.diag(h).min())
+    shift = max(1e-8, 1e-12 * float(np.abs(np.diag(h)).max()))
+    while factor is None and shift < 2.0 * bound:
+        factor = BlockSolve.factor(h, layout, shift)
+        shift *= 10.0
+    return factor if factor is not None else BlockSolve.factor(h, layout, 2.0 * bound)
 
 
 def _polish(
@@ -375,7 +475,7 @@ def _polish(
         keep = ~_active(x, g, lo, hi)
         if fixed is None:
             h = fun.hessian(x) if h is None else h
-            curvature = _Curvature(h)
+            curvature = _Curvature(h, fun.layout)
             p, decrement = curvature.newton_step(g, keep)
             if chord and decrement < CHORD_DECREMENT:
                 fixed = curvature
@@ -407,7 +507,7 @@ def _polish(
         keep = ~_active(x, g, lo, hi)
         if fixed is None:
             h = fun.hessian(x) if h is None else h
-            _, decrement = _Curvature(h).newton_step(g, keep)
+            _, decrement = _Curvature(h, fun.layout).newton_step(g, keep)
         else:
             _, decrement = fixed.newton_step(g, keep)
     return x, f, decrement, h if fixed is None else None
@@ -524,7 +624,7 @@ def minimize(
             jitter = x0 + (0.05 * (k + 1)) * width * rng.uniform(-1, 1, size=x0.shape)
             attempts.append((order[0], np.clip(jitter, lo, hi)))
         attempts.extend((m, x0) for m in order[1:])
-        if len(x0) <= NEWTON_MAX_FREE and method == "lbfgsb":
+        if method == "lbfgsb" and fun.newton_pays(x0):
             attempts.insert(0, ("newton", x0))
         for name, xs in attempts:
             try:
