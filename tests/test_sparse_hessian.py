@@ -20,6 +20,7 @@ from hs3jax.infer.sparsity import (
     BlockSolve,
     SparseHessian,
     color_columns,
+    component_labels,
     hessian_products,
 )
 
@@ -55,8 +56,12 @@ def test_coloring_recovers_a_sparse_symmetric_matrix_from_few_products() -> None
     h = _spd_with(pattern)
     coloring = color_columns(pattern)
     assert coloring.n_products < len(pattern) // 3
-    recovered = coloring.decompress(coloring.seeds @ h)
-    np.testing.assert_array_equal(recovered, h)
+    products = coloring.seeds @ h
+    np.testing.assert_array_equal(coloring.decompress(products), h)
+    subset = np.flatnonzero(rng.uniform(size=len(h)) < 0.7)
+    np.testing.assert_array_equal(coloring.decompress(products, subset), h[np.ix_(subset, subset)])
+    v = rng.standard_normal(len(h))
+    np.testing.assert_allclose(coloring.times(products, v), h @ v, rtol=1e-13, atol=1e-13)
 
 
 def test_hessian_products_are_seeded_rows_of_the_hessian() -> None:
@@ -76,8 +81,9 @@ def test_block_solve_gives_the_dense_solution_and_inverse() -> None:
     h = _spd_with(pattern, seed=3)
     dense = np.zeros(len(h), dtype=bool)
     dense[:3] = True
-    layout = BlockLayout.of(dense, pattern)
-    assert layout is not None
+    labels = component_labels(dense, pattern)
+    assert labels is not None
+    layout = BlockLayout.of(labels)
     assert sorted(b.shape for b in layout.blocks) == [(1, 1), (2, 2), (2, 5)]
     factor = BlockSolve.factor(h, layout)
     assert factor is not None
@@ -91,8 +97,9 @@ def test_block_solve_of_an_indefinite_matrix_is_shifted_to_a_descent_direction()
     h = _spd_with(pattern, seed=5) - 30.0 * np.eye(8)  # every eigenvalue negative or small
     dense = np.zeros(8, dtype=bool)
     dense[:2] = True
-    layout = BlockLayout.of(dense, pattern)
-    assert layout is not None
+    labels = component_labels(dense, pattern)
+    assert labels is not None
+    layout = BlockLayout.of(labels)
     assert BlockSolve.factor(h, layout) is None
     shifted = _shifted_blocks(h, layout)
     assert shifted is not None

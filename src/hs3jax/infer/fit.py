@@ -21,7 +21,7 @@ from scipy.linalg.lapack import dpotrf, dpotri
 from hs3jax.errors import ModelError
 from hs3jax.infer.minimize import Method, Minimum, minimize, objective
 from hs3jax.infer.minos import MinosError, profile_intervals
-from hs3jax.infer.sparsity import BlockLayout, BlockSolve, SparseHessian
+from hs3jax.infer.sparsity import BlockSolve, SparseHessian
 from hs3jax.model import Model
 
 __all__ = ["FitResult", "fit", "fixed_poi_fit", "setup"]
@@ -129,8 +129,7 @@ def _covariance(model: Model, h: np.ndarray, free: np.ndarray) -> np.ndarray:
     :func:`_inverse`."""
     sparse_hessian = objective(model).hessian
     if isinstance(sparse_hessian, SparseHessian):
-        structure = sparse_hessian.structure(free)
-        layout = None if structure is None else BlockLayout.of(*structure)
+        layout = sparse_hessian.layout(free)
         blocks = None if layout is None else BlockSolve.factor(h, layout)
         if blocks is not None:
             return blocks.inverse()

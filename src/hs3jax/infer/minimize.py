@@ -43,7 +43,6 @@ from hs3jax.infer.hessian import (
 from hs3jax.infer.sparsity import (
     BlockLayout,
     BlockSolve,
-    Coloring,
     SparseHessian,
     hessian_products,
 )
@@ -283,9 +282,6 @@ class _Counted:
         self.pending_value_and_grad = pending_value_and_grad
         self.n_calls = 0
         self._last_hessian: tuple[bytes, np.ndarray] | None = None
-        self._layouts_of: Coloring | None = None
-        self._layouts: dict[bytes, BlockLayout | None] = {}
-        self._structure: tuple[np.ndarray, np.ndarray] | None = None
 
     def full(self, x: np.ndarray) -> np.ndarray:
         out: np.ndarray = self.base.copy()
@@ -310,9 +306,16 @@ class _Counted:
         if self._last_hessian is not None and self._last_hessian[0] == key:
             return self._last_hessian[1]
         self.pending = _joined(self.pending)
-        h = np.asarray(self.obj.hessian(self.full(x), self.data, self.prepared))
-        free = self.free
-        sub: np.ndarray = h if len(free) == len(h) else h.take(free, 0).take(free, 1)
+        hessian, free = self.obj.hessian, self.free
+        sub: np.ndarray
+        if isinstance(hessian, SparseHessian):
+            # only the free rows and columns: conditional fits of large models would copy
+            # n² entries per Hessian to drop one
+            every = len(free) == hessian.n
+            sub = hessian.over(None if every else free, self.full(x), self.data, self.prepared)
+        else:
+            h = np.asarray(hessian(self.full(x), self.data, self.prepared))
+            sub = h if len(free) == len(h) else h.take(free, 0).take(free, 1)
         self._last_hessian = (key, sub)
         return sub
 
@@ -338,18 +341,9 @@ class _Counted:
         ``keep`` where the objective's Hessian is compressed (:class:`SparseHessian`); else
         None."""
         sparse_hessian = self.obj.hessian
-        if not isinstance(sparse_hessian, SparseHessian) or sparse_hessian.coloring is None:
+        if not isinstance(sparse_hessian, SparseHessian):
             return None
-        if self._layouts_of is not sparse_hessian.coloring:
-            self._layouts_of, self._layouts = sparse_hessian.coloring, {}
-            self._structure = sparse_hessian.structure(self.free)
-        if self._structure is None:
-            return None
-        key = np.packbits(keep).tobytes()
-        if key not in self._layouts:
-            dense, pattern = self._structure
-            self._layouts[key] = BlockLayout.of(dense[keep], pattern[np.ix_(keep, keep)])
-        return self._layouts[key]
+        return sparse_hessian.layout(self.free[keep])
 
     def with_hessian(self, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray | None]:
         """(f, g, H) over the free parameters; H is None where it would cost a separate

@@ -38,6 +38,7 @@ __all__ = [
     "Coloring",
     "SparseHessian",
     "color_columns",
+    "component_labels",
     "hessian_products",
 ]
 
@@ -103,15 +104,49 @@ class Coloring:
     def n_products(self) -> int:
         return int(self.seeds.shape[0])
 
-    def decompress(self, products: np.ndarray) -> np.ndarray:
-        """The matrix from ``products`` (``seeds @ H``, [k, n])."""
+    def decompress(self, products: np.ndarray, free: np.ndarray | None = None) -> np.ndarray:
+        """The matrix from ``products`` (``seeds @ H``, [k, n]); with ``free`` (indices) only
+        its rows and columns ``free``, without forming the whole matrix."""
         n = self.color.shape[0]
-        h = np.zeros((n, n), dtype=np.float64)
-        h[self.rows, self.cols] = products[self.color[self.cols], self.rows]
-        full = products[self.color[self.dense]]  # rows of the dense columns, [len(dense), n]
-        h[self.dense, :] = full
-        h[:, self.dense] = full.T
+        if free is None:
+            free = np.arange(n)
+        position = np.full(n, -1, dtype=np.int64)
+        position[free] = np.arange(free.size)
+        h = np.zeros((free.size, free.size), dtype=np.float64)
+        kept = (position[self.rows] >= 0) & (position[self.cols] >= 0)
+        rows, cols = self.rows[kept], self.cols[kept]
+        h[position[rows], position[cols]] = products[self.color[cols], rows]
+        dense = self.dense[position[self.dense] >= 0]
+        full = products[self.color[dense]][:, free]  # rows of the dense columns
+        h[position[dense], :] = full
+        h[:, position[dense]] = full.T
         return h
+
+    def times(self, products: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """H v for the matrix of ``products``, from its entries alone (O(entries))."""
+        n = self.color.shape[0]
+        dense_rows = products[self.color[self.dense]]  # [dense, n]: their rows (and columns)
+        out: np.ndarray = dense_rows.T @ v[self.dense]
+        out += np.bincount(
+            self.rows, products[self.color[self.cols], self.rows] * v[self.cols], minlength=n
+        )
+        out[self.dense] = dense_rows @ v
+        return out
+
+
+def component_labels(dense_mask: np.ndarray, pattern: np.ndarray) -> np.ndarray | None:
+    """Block of each row of a symmetric matrix with the boolean ``pattern`` once the rows
+    ``dense_mask`` are set apart: the connected components of the rest (−1 for dense rows);
+    None where a block would have more than :data:`MAX_BLOCK` rows."""
+    local = np.flatnonzero(~dense_mask)
+    _, label = connected_components(
+        sparse.csr_matrix(pattern[np.ix_(local, local)]), directed=False
+    )
+    if label.size and int(np.bincount(label).max()) > MAX_BLOCK:
+        return None
+    labels = np.full(len(dense_mask), -1, dtype=np.int64)
+    labels[local] = label
+    return labels
 
 
 def _greedy_colors(conflicts: sparse.csr_matrix, order: np.ndarray) -> np.ndarray:
@@ -196,6 +231,7 @@ class SparseHessian:
         self.pattern: np.ndarray | None = None
         self.coloring: Coloring | None = None
         self._seeds: np.ndarray | None = None
+        self._labels: np.ndarray | None = None
         self._probe = np.random.default_rng(20261124).standard_normal(n)
         #: Hessians computed in full because the probe found an entry the pattern lacked
         self.misses = 0
@@ -206,14 +242,12 @@ class SparseHessian:
         (and compression pays), else n."""
         return self.n if self.coloring is None else self.coloring.n_products
 
-    def structure(self, free: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        """(dense rows, pattern) of the Hessian over the parameters ``free`` (indices) where
-        it is compressed, else None."""
-        if self.coloring is None or self.pattern is None:
+    def layout(self, subset: np.ndarray) -> BlockLayout | None:
+        """The :class:`BlockLayout` of the Hessian over the parameters ``subset`` (indices)
+        where it is compressed and its blocks are small, else None."""
+        if self.coloring is None or self._labels is None:
             return None
-        dense = np.zeros(self.n, dtype=bool)
-        dense[self.coloring.dense] = True
-        return dense[free], self.pattern[np.ix_(free, free)]
+        return BlockLayout.of(self._labels[subset])
 
     def compile(self, x: Any, *args: Any) -> Any:
         """Compile the products program ahead (``StoredProgram.compile``)."""
@@ -233,17 +267,23 @@ class SparseHessian:
         return np.concatenate([np.asarray(p, dtype=np.float64) for p in parts])[:k]
 
     def __call__(self, x: Any, *args: Any) -> np.ndarray:
-        if self.coloring is None or self._seeds is None:
-            return self._learn(self._apply(np.eye(self.n), x, *args))
-        out = self._apply(self._seeds, x, *args)
-        h = self.coloring.decompress(out[:-1])
-        # |Σ_j H_ij v_j| is at most Σ_j |H_ij| max|v|, which the products give row by row
-        scale = np.abs(out[:-1]).sum(axis=0) * np.abs(self._probe).max()
-        missed = np.abs(h @ self._probe - out[-1]) > PROBE_RTOL * scale
-        if not missed.any() or not np.all(np.isfinite(out)):
-            return h
-        self.misses += 1
-        return self._learn(self._apply(np.eye(self.n), x, *args))
+        return self.over(None, x, *args)
+
+    def over(self, free: np.ndarray | None, x: Any, *args: Any) -> np.ndarray:
+        """The Hessian at ``x`` over the parameters ``free`` (indices; None: all)."""
+        if self.coloring is not None and self._seeds is not None:
+            out = self._apply(self._seeds, x, *args)
+            products, exact = out[:-1], out[-1]
+            # |Σ_j H_ij v_j| is at most Σ_j |H_ij| max|v|, which the products give row by row
+            scale = np.abs(products).sum(axis=0) * np.abs(self._probe).max()
+            missed = np.abs(self.coloring.times(products, self._probe) - exact) > (
+                PROBE_RTOL * scale
+            )
+            if not missed.any() or not np.all(np.isfinite(out)):
+                return self.coloring.decompress(products, free)
+            self.misses += 1
+        h = self._learn(self._apply(np.eye(self.n), x, *args))
+        return h if free is None else h.take(free, 0).take(free, 1)
 
     def _learn(self, h: np.ndarray) -> np.ndarray:
         """Add the non-zero entries of the exact Hessian ``h`` to the pattern and recolour."""
@@ -257,16 +297,19 @@ class SparseHessian:
             if coloring.n_products <= MAX_PRODUCT_FRACTION * self.n:
                 self.coloring = coloring
                 self._seeds = np.vstack([coloring.seeds, self._probe[None, :]])
+                dense = np.zeros(self.n, dtype=bool)
+                dense[coloring.dense] = True
+                self._labels = component_labels(dense, self.pattern)
             else:
-                self.coloring, self._seeds = None, None
+                self.coloring, self._seeds, self._labels = None, None, None
         return h
 
 
 @dataclass(frozen=True, eq=False)
 class BlockLayout:
     """Which rows of a symmetric matrix :class:`BlockSolve` treats as dense and how the others
-    fall into diagonal blocks (the connected components of the pattern without the dense rows),
-    grouped by block size.
+    fall into diagonal blocks, grouped by block size. A subset of the rows keeps the blocks of
+    the whole (restricted to it): blocks with no entries between them stay so.
 
     Attributes:
         dense: positions of the dense rows.
@@ -277,19 +320,14 @@ class BlockLayout:
     blocks: tuple[np.ndarray, ...]
 
     @classmethod
-    def of(cls, dense_mask: np.ndarray, pattern: np.ndarray) -> BlockLayout | None:
-        """The layout of a matrix with the boolean ``pattern`` and dense rows ``dense_mask``;
-        None where a block would have more than :data:`MAX_BLOCK` rows."""
-        dense = np.flatnonzero(dense_mask)
-        local = np.flatnonzero(~dense_mask)
-        _, label = connected_components(
-            sparse.csr_matrix(pattern[np.ix_(local, local)]), directed=False
-        )
-        sizes = np.bincount(label)
-        if sizes.size and int(sizes.max()) > MAX_BLOCK:
-            return None
-        order = np.argsort(label, kind="stable")
-        members = np.split(local[order], np.cumsum(sizes)[:-1]) if sizes.size else []
+    def of(cls, labels: np.ndarray) -> BlockLayout:
+        """The layout of rows with block ``labels`` (−1: dense; see
+        :func:`component_labels`)."""
+        dense = np.flatnonzero(labels < 0)
+        local = np.flatnonzero(labels >= 0)
+        order = local[np.argsort(labels[local], kind="stable")]
+        _, sizes = np.unique(labels[order], return_counts=True)
+        members = np.split(order, np.cumsum(sizes)[:-1]) if sizes.size else []
         groups: dict[int, list[np.ndarray]] = {}
         for m in members:
             groups.setdefault(len(m), []).append(m)
