@@ -209,7 +209,7 @@ def test_large_model_hessian_is_compressed_and_exact(large_model: hs3jax.Model) 
     x = x0 + np.random.default_rng(6).uniform(-0.2, 0.2, len(x0))
     misses = sparse_hessian.misses
     compressed = sparse_hessian(x, data, prepared)
-    full = sparse_hessian._apply(np.eye(len(x)), x, data, prepared)
+    full = sparse_hessian.full(x, data, prepared)
     assert sparse_hessian.misses == misses
     np.testing.assert_allclose(compressed, full, rtol=0, atol=1e-12 * np.abs(full).max())
 
@@ -228,7 +228,7 @@ def test_probe_catches_couplings_the_pattern_missed() -> None:
     x[model.index("mu")] = 1.0
     h = sparse_hessian(x, model.data, prepared)
     assert sparse_hessian.misses == 1
-    full = sparse_hessian._apply(np.eye(len(x)), x, model.data, prepared)
+    full = sparse_hessian.full(x, model.data, prepared)
     np.testing.assert_array_equal(h, full)  # the miss returns the full Hessian
     assert sparse_hessian.n_products != before  # ... and the pattern grew
     again = sparse_hessian(x, model.data, prepared)

@@ -217,8 +217,7 @@ class SparseHessian:
     model's Hessian is sparse (see the module doc).
 
     One compiled program, ``products`` (:func:`hessian_products` with ``chunk`` seed rows),
-    serves every call. The first call takes the full Hessian (the unit vectors, ``chunk`` at
-    a time), reads its pattern and colours it; later calls take :attr:`n_products` products
+    serves every call. The first call takes the full Hessian (:meth:`full`), reads its pattern and colours it; later calls take :attr:`n_products` products
     (and the probe) where that is at most :data:`MAX_PRODUCT_FRACTION` of the columns, else
     the full Hessian again. The learned pattern belongs to the model structure: the jitted
     programs are shared by models of one structure, and so is this object.
@@ -266,6 +265,16 @@ class SparseHessian:
         ]
         return np.concatenate([np.asarray(p, dtype=np.float64) for p in parts])[:k]
 
+    def full(self, x: Any, *args: Any) -> np.ndarray:
+        """The Hessian from all n unit vectors, ``chunk`` at a time (no n × n seed matrix)."""
+        parts = []
+        for start in range(0, self.n, self.chunk):
+            seeds = np.zeros((self.chunk, self.n), dtype=np.float64)
+            rows = np.arange(min(self.chunk, self.n - start))
+            seeds[rows, start + rows] = 1.0
+            parts.append(self.products(x, seeds, *args))
+        return np.concatenate([np.asarray(p, dtype=np.float64) for p in parts])[: self.n]
+
     def __call__(self, x: Any, *args: Any) -> np.ndarray:
         return self.over(None, x, *args)
 
@@ -282,7 +291,7 @@ class SparseHessian:
             if not missed.any() or not np.all(np.isfinite(out)):
                 return self.coloring.decompress(products, free)
             self.misses += 1
-        h = self._learn(self._apply(np.eye(self.n), x, *args))
+        h = self._learn(self.full(x, *args))
         return h if free is None else h.take(free, 0).take(free, 1)
 
     def _learn(self, h: np.ndarray) -> np.ndarray:
