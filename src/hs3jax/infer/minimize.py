@@ -577,11 +577,12 @@ def minimize(
     :data:`CHORD_MIN_FREE` free parameters finish with chord steps (see :func:`_polish`);
     ``Minimum.hessian`` is then None.
 
-    With ``method="lbfgsb"`` and at most :data:`NEWTON_MAX_FREE` free parameters, tries
+    With ``method="lbfgsb"`` and at most :data:`NEWTON_MAX_FREE` free parameters (or a
+    Hessian compressed to at most that many products, :meth:`_Counted.newton_pays`), tries
     projected Newton from ``start`` first (``Minimum.method == "newton"``). Then ``method``
     (followed by the Newton polish), then (if the Newton decrement is still above
-    :data:`DECREMENT_TOL`) restarts from perturbed starting points and from the other minimiser. Raises
-    :class:`FitFailed` with every attempt's message when none converges and
+    :data:`DECREMENT_TOL`) restarts from perturbed starting points and from the other
+    minimiser. Raises :class:`FitFailed` with every attempt's message when none converges and
     ``raise_on_failure``; never returns a non-finite NLL.
     """
     free = np.flatnonzero(np.asarray(free_mask, dtype=bool))
