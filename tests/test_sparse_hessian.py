@@ -255,3 +255,34 @@ def test_large_fit_by_blocks_equals_the_dense_fit(
     np.testing.assert_allclose(blocks.covariance, dense.covariance, rtol=1e-6, atol=1e-12)
     assert blocks_test.CLs_obs == pytest.approx(dense_test.CLs_obs, rel=1e-6)
     np.testing.assert_allclose(blocks_test.CLs_exp, dense_test.CLs_exp, rtol=1e-6)
+
+
+def test_a_dense_large_hessian_is_not_compressed_and_the_fit_runs_lbfgsb_first() -> None:
+    """310 normsys on one sample of one channel: every α meets every other in every bin, so
+    the pattern has no zeros, no colouring pays and the fit takes the dense path."""
+    rng = np.random.default_rng(7)
+    n_bins, n_alpha = 12, 310
+    nominal = np.linspace(50.0, 20.0, n_bins)
+    modifiers = [{"name": "mu", "type": "normfactor", "data": None}] + [
+        {"name": f"a{i}", "type": "normsys", "data": {"hi": 1.0 + h, "lo": 1.0 - h}}
+        for i, h in enumerate(rng.uniform(0.001, 0.01, n_alpha))
+    ]
+    workspace = {
+        "channels": [
+            {
+                "name": "ch",
+                "samples": [{"name": "s", "data": nominal.tolist(), "modifiers": modifiers}],
+            }
+        ],
+        "observations": [{"name": "ch", "data": rng.poisson(nominal).astype(float).tolist()}],
+        "measurements": [{"name": "meas", "config": {"poi": "mu", "parameters": []}}],
+        "version": "1.0.0",
+    }
+    model = hs3jax.load(workspace).model()
+    result = fit(model)
+    sparse_hessian = objective(model).hessian
+    assert isinstance(sparse_hessian, SparseHessian)
+    assert sparse_hessian.pattern is not None and sparse_hessian.pattern.all()
+    assert sparse_hessian.coloring is None and sparse_hessian.n_products == len(model.parameters)
+    assert result.success and result.method == "lbfgsb"
+    assert np.all(np.isfinite(result.covariance)) and np.all(np.diag(result.covariance) > 0)
