@@ -190,3 +190,21 @@ def test_scan_with_unpaired_ranges_says_what_it_takes(capsys: pytest.CaptureFixt
     err = capsys.readouterr().err
     assert "one or two --parameter NAME, each with its own --range" in err
     assert "got 2 parameters and 1 ranges" in err
+
+
+def test_output_into_a_closed_pipe_is_no_traceback() -> None:
+    """`hs3jax fit ... | head -c 50`: a reader that leaves before the JSON is written (here
+    before the fit ends, so every write meets the closed pipe) ends the command quietly."""
+    import subprocess
+    import sys
+
+    example = str(ROOT / "hs3_examples" / "multichannel_all_modifiers.json")
+    command = [sys.executable, "-m", "hs3jax.cli", "fit", example]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.close()
+        err = process.stderr.read().decode()
+        code = process.wait(timeout=300)
+    assert "converged" in err  # the fit ran and its summary went to stderr
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+    assert code == 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -428,7 +429,13 @@ def _emit(args: argparse.Namespace, result: dict[str, Any]) -> None:
         with open(args.output_file, "w", encoding="utf-8") as handle:
             handle.write(text + "\n")
     else:
-        print(text)
+        try:
+            print(text, flush=True)
+        except BrokenPipeError:
+            # the reader closed the pipe (`hs3jax fit ... | head`): nothing more to say, and
+            # Python's flush at exit must not raise again on the closed descriptor
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
 
 
 if __name__ == "__main__":
