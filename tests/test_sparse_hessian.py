@@ -14,14 +14,14 @@ import pytest
 import hs3jax
 from hs3jax.infer import fit, hypotest, sparsity
 from hs3jax.infer import minimize as minimize_module
-from hs3jax.infer.minimize import _shifted_blocks, objective
+from hs3jax.infer.hessian import hessian_products
+from hs3jax.infer.minimize import objective
 from hs3jax.infer.sparsity import (
     BlockLayout,
     BlockSolve,
     SparseHessian,
     color_columns,
     component_labels,
-    hessian_products,
 )
 
 
@@ -101,7 +101,7 @@ def test_block_solve_of_an_indefinite_matrix_is_shifted_to_a_descent_direction()
     assert labels is not None
     layout = BlockLayout.of(labels)
     assert BlockSolve.factor(h, layout) is None
-    shifted = _shifted_blocks(h, layout)
+    shifted = BlockSolve.shifted(h, layout)
     assert shifted is not None
     g = np.arange(1.0, 9.0)
     p = shifted.solve(g)

@@ -39,6 +39,7 @@ __all__ = [
     "blocked_hessian",
     "event_split_hessian",
     "hessian_batch",
+    "hessian_products",
     "value_grad_hessian",
     "widest_array",
 ]
@@ -84,26 +85,42 @@ def blocked_hessian(
     """``(x, *args) -> ∇²_x fn(x, *args)`` computed ``batch`` rows at a time (all rows at once
     where ``batch`` is None or at least the length of ``x``)."""
     full = jax.hessian(fn)
-    grad = jax.grad(fn)
+    products = hessian_products(fn, batch)
 
     def hessian(x: jax.Array, *args: Any) -> jax.Array:
-        n = x.shape[0]
-        if batch is None or batch >= n:
+        if batch is None or batch >= x.shape[0]:
             matrix: jax.Array = full(x, *args)
             return matrix
-        n_blocks = -(-n // batch)
-        # zero directions pad the last block, so one compiled block serves all
-        directions = jnp.eye(n_blocks * batch, n, dtype=x.dtype).reshape(n_blocks, batch, n)
+        return products(x, jnp.eye(x.shape[0], dtype=x.dtype), *args)
 
+    return hessian
+
+
+def hessian_products(
+    fn: Callable[..., jax.Array], batch: int | None = None
+) -> Callable[..., jax.Array]:
+    """``(x, seeds, *args) -> seeds @ ∇²_x fn(x, *args)``: one Hessian-vector product per row
+    of ``seeds`` ([k, n]; H is symmetric, so row r is H·seeds[r]), ``batch`` rows at a time
+    (all at once where ``batch`` is None or at least k)."""
+    grad = jax.grad(fn)
+
+    def products(x: jax.Array, seeds: jax.Array, *args: Any) -> jax.Array:
         def hvp(v: jax.Array) -> jax.Array:
             row: jax.Array = jax.jvp(lambda y: grad(y, *args), (x,), (v,))[1]
             return row
 
-        rows = jax.lax.map(jax.vmap(hvp), directions)
-        out: jax.Array = rows.reshape(n_blocks * batch, n)[:n]
+        k, n = seeds.shape
+        if batch is None or batch >= k:
+            out: jax.Array = jax.vmap(hvp)(seeds)
+            return out
+        n_blocks = -(-k // batch)
+        # zero rows pad the last block, so one compiled block serves all
+        padded = jnp.zeros((n_blocks * batch, n), seeds.dtype).at[:k].set(seeds)
+        rows = jax.lax.map(jax.vmap(hvp), padded.reshape(n_blocks, batch, n))
+        out = rows.reshape(n_blocks * batch, n)[:k]
         return out
 
-    return hessian
+    return products
 
 
 def value_grad_hessian(

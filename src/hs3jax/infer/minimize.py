@@ -38,14 +38,10 @@ from hs3jax.errors import HS3JaxError
 from hs3jax.infer.hessian import (
     event_split_hessian,
     hessian_batch,
+    hessian_products,
     value_grad_hessian,
 )
-from hs3jax.infer.sparsity import (
-    BlockLayout,
-    BlockSolve,
-    SparseHessian,
-    hessian_products,
-)
+from hs3jax.infer.sparsity import BlockLayout, BlockSolve, SparseHessian
 from hs3jax.model import Model
 
 __all__ = [
@@ -130,22 +126,12 @@ class Objective:
     value_grad_hessian: Callable[..., tuple[jax.Array, jax.Array, jax.Array]] | None = None
 
 
-#: Hessian-vector products per call of a large model's product program (see :func:`_chunk`)
-_CHUNK_PRODUCTS = 64
-
 _CACHE: weakref.WeakKeyDictionary[Model, Objective] = weakref.WeakKeyDictionary()
 # jitted derivatives per pure NLL function: models of one structure share ``prepared_nll_fn``
 # (hs3jax.compile), so refits of a patched or rebuilt model reuse the compiled programs
 _DERIVATIVES: weakref.WeakKeyDictionary[Callable[..., Any], tuple[Any, Any, Any]] = (
     weakref.WeakKeyDictionary()
 )
-
-
-def _chunk(batch: int) -> int:
-    """Seed rows per call of a large model's Hessian-vector product program: whole blocks of
-    ``batch`` and about :data:`_CHUNK_PRODUCTS` rows (a full Hessian is n / chunk calls, a
-    compressed one of ~100–300 products one or a few)."""
-    return batch * max(1, round(_CHUNK_PRODUCTS / batch))
 
 
 def objective(model: Model) -> Objective:
@@ -190,7 +176,7 @@ def objective(model: Model) -> Objective:
                 products = stored_jit(
                     hessian_products(nll, batch), key, f"hessian-products-{batch}"
                 )
-                derivatives = (value_and_grad, SparseHessian(products, n, _chunk(batch)), None)
+                derivatives = (value_and_grad, SparseHessian(products, n, batch), None)
             _DERIVATIVES[nll] = derivatives
         _CACHE[model] = Objective(model, model.prepared_inputs, *derivatives)
     return _CACHE[model]
@@ -389,7 +375,7 @@ class _Curvature:
         if key not in self._factors:
             hk = self.hessian if keep.all() else self.hessian[np.ix_(keep, keep)]
             layout = None if self.layout is None else self.layout(keep)
-            blocks = None if layout is None else _shifted_blocks(hk, layout)
+            blocks = None if layout is None else BlockSolve.shifted(hk, layout)
             if blocks is not None:
                 self._factors[key] = blocks
                 return blocks
@@ -424,22 +410,6 @@ class _Curvature:
         y = solve_triangular(factor, g[keep], lower=True)
         p[keep] = -solve_triangular(factor.T, y, lower=False)
         return p, 0.5 * float(y @ y)
-
-
-def _shifted_blocks(h: np.ndarray, layout: BlockLayout) -> BlockSolve | None:
-    """:class:`BlockSolve` of ``h``, or where ``h`` is not positive definite of ``h + s·1``
-    with the smallest s = 10ᵏ · max(1e-8, 1e-12 · max |H_ii|) that is (the dense path takes
-    1.5 |λ_min|, which needs the eigenvalues of the whole matrix); s is at most the Gershgorin
-    bound, beyond which every block is positive definite. None where no shift helps."""
-    factor = BlockSolve.factor(h, layout)
-    if factor is not None or not np.all(np.isfinite(h)):
-        return factor
-    bound = float(np.abs(h).sum(axis=1).max()) - float(np.diag(h).min())
-    shift = max(1e-8, 1e-12 * float(np.abs(np.diag(h)).max()))
-    while factor is None and shift < 2.0 * bound:
-        factor = BlockSolve.factor(h, layout, shift)
-        shift *= 10.0
-    return factor if factor is not None else BlockSolve.factor(h, layout, 2.0 * bound)
 
 
 def _polish(

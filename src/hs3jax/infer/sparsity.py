@@ -23,12 +23,11 @@ its entries join the pattern.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from scipy import sparse
 from scipy.linalg import cho_solve
@@ -41,7 +40,6 @@ __all__ = [
     "SparseHessian",
     "color_columns",
     "component_labels",
-    "hessian_products",
 ]
 
 #: Largest fraction of the columns a compressed Hessian may take in products (dense columns
@@ -50,38 +48,14 @@ MAX_PRODUCT_FRACTION = 0.5
 #: Relative tolerance of the probe H̃v = Hv (rounding of the same sums in another order is
 #: ~1e-15 of the row's scale; a missed entry larger than this share of it is caught).
 PROBE_RTOL = 1e-9
+#: Hessian-vector products per call of the products program (whole blocks of its ``batch``): a
+#: full Hessian is n / chunk calls, a compressed one of ~100–300 products one or a few.
+CHUNK_PRODUCTS = 64
 #: Most parameters in one connected block of the non-dense part that :class:`BlockSolve`
 #: inverts on its own (larger blocks: the dense Cholesky factorisation is as fast).
 MAX_BLOCK = 512
 #: Pairs (i, j) of a colouring's conflict matrix above which a threshold is not tried (memory).
 _MAX_CONFLICTS = 50_000_000
-
-
-def hessian_products(
-    fn: Callable[..., jax.Array], batch: int | None = None
-) -> Callable[..., jax.Array]:
-    """``(x, seeds, *args) -> seeds @ ∇²_x fn(x, *args)``: one Hessian-vector product per row
-    of ``seeds`` ([k, n]; H is symmetric, so row r is H·seeds[r]), ``batch`` rows at a time
-    (all at once where ``batch`` is None or at least k)."""
-    grad = jax.grad(fn)
-
-    def products(x: jax.Array, seeds: jax.Array, *args: Any) -> jax.Array:
-        def hvp(v: jax.Array) -> jax.Array:
-            row: jax.Array = jax.jvp(lambda y: grad(y, *args), (x,), (v,))[1]
-            return row
-
-        k, n = seeds.shape
-        if batch is None or batch >= k:
-            out: jax.Array = jax.vmap(hvp)(seeds)
-            return out
-        n_blocks = -(-k // batch)
-        # zero rows pad the last block, so one compiled block serves all
-        padded = jnp.zeros((n_blocks * batch, n), seeds.dtype).at[:k].set(seeds)
-        rows = jax.lax.map(jax.vmap(hvp), padded.reshape(n_blocks, batch, n))
-        out = rows.reshape(n_blocks * batch, n)[:k]
-        return out
-
-    return products
 
 
 @dataclass(frozen=True, eq=False)
@@ -218,18 +192,19 @@ class SparseHessian:
     """``(x, data, prepared) -> ∇²(−ln L)`` as a host float64 matrix, compressed where the
     model's Hessian is sparse (see the module doc).
 
-    One compiled program, ``products`` (:func:`hessian_products` with ``chunk`` seed rows),
-    serves every call. The first call takes the full Hessian (:meth:`full`), reads its
+    One compiled program, ``products`` (:func:`~hs3jax.infer.hessian.hessian_products` in
+    blocks of ``batch``, called with ``chunk`` seed rows: whole blocks and about
+    :data:`CHUNK_PRODUCTS`), serves every call. The first call takes the full Hessian (:meth:`full`), reads its
     pattern and colours it; later calls take :attr:`n_products` products (and the probe)
     where that is at most :data:`MAX_PRODUCT_FRACTION` of the columns, else the full Hessian
     again. The learned pattern belongs to the model structure: the jitted
     programs are shared by models of one structure, and so is this object.
     """
 
-    def __init__(self, products: Callable[..., jax.Array], n: int, chunk: int) -> None:
+    def __init__(self, products: Callable[..., jax.Array], n: int, batch: int) -> None:
         self.products = products
         self.n = n
-        self.chunk = max(1, min(chunk, n))
+        self.chunk = max(1, min(batch * max(1, round(CHUNK_PRODUCTS / batch)), n))
         self.pattern: np.ndarray | None = None
         self.coloring: Coloring | None = None
         self._seeds: np.ndarray | None = None
@@ -256,27 +231,33 @@ class SparseHessian:
         seeds = np.zeros((self.chunk, self.n), dtype=np.float64)
         return self.products.compile(x, seeds, *args)  # type: ignore[attr-defined]
 
-    def _apply(self, seeds: np.ndarray, x: Any, *args: Any) -> np.ndarray:
-        """``seeds @ H`` (rows of ``seeds``), ``chunk`` rows per call of the program."""
-        k = seeds.shape[0]
-        padded = np.zeros((-(-k // self.chunk) * self.chunk, self.n), dtype=np.float64)
-        padded[:k] = seeds
+    def _apply(self, seeds: Iterable[np.ndarray], x: Any, *args: Any) -> np.ndarray:
+        """``H`` times each row of the ``chunk``-row blocks ``seeds``, one program call each,
+        stacked."""
         # dispatch every chunk before reading any back, so the host waits once
-        parts = [
-            self.products(x, padded[i : i + self.chunk], *args)
-            for i in range(0, padded.shape[0], self.chunk)
-        ]
-        return np.concatenate([np.asarray(p, dtype=np.float64) for p in parts])[:k]
+        parts = [self.products(x, chunk, *args) for chunk in seeds]
+        return np.concatenate([np.asarray(p, dtype=np.float64) for p in parts])
+
+    def _chunks(self, seeds: np.ndarray) -> Iterator[np.ndarray]:
+        """The rows of ``seeds`` in blocks of ``chunk`` (the last one padded with zero rows)."""
+        for start in range(0, seeds.shape[0], self.chunk):
+            block = np.zeros((self.chunk, self.n), dtype=np.float64)
+            part = seeds[start : start + self.chunk]
+            block[: part.shape[0]] = part
+            yield block
+
+    def _unit_chunks(self) -> Iterator[np.ndarray]:
+        """The n unit vectors in blocks of ``chunk``, made one block at a time (no n × n
+        seed matrix)."""
+        for start in range(0, self.n, self.chunk):
+            block = np.zeros((self.chunk, self.n), dtype=np.float64)
+            rows = np.arange(min(self.chunk, self.n - start))
+            block[rows, start + rows] = 1.0
+            yield block
 
     def full(self, x: Any, *args: Any) -> np.ndarray:
-        """The Hessian from all n unit vectors, ``chunk`` at a time (no n × n seed matrix)."""
-        parts = []
-        for start in range(0, self.n, self.chunk):
-            seeds = np.zeros((self.chunk, self.n), dtype=np.float64)
-            rows = np.arange(min(self.chunk, self.n - start))
-            seeds[rows, start + rows] = 1.0
-            parts.append(self.products(x, seeds, *args))
-        return np.concatenate([np.asarray(p, dtype=np.float64) for p in parts])[: self.n]
+        """The Hessian from all n unit vectors."""
+        return self._apply(self._unit_chunks(), x, *args)[: self.n]
 
     def __call__(self, x: Any, *args: Any) -> np.ndarray:
         return self.over(None, x, *args)
@@ -284,7 +265,8 @@ class SparseHessian:
     def over(self, free: np.ndarray | None, x: Any, *args: Any) -> np.ndarray:
         """The Hessian at ``x`` over the parameters ``free`` (indices; None: all)."""
         if self.coloring is not None and self._seeds is not None:
-            out = self._apply(self._seeds, x, *args)
+            k = self._seeds.shape[0]
+            out = self._apply(self._chunks(self._seeds), x, *args)[:k]
             products, exact = out[:-1], out[-1]
             # |Σ_j H_ij v_j| is at most Σ_j |H_ij| max|v|, which the products give row by row
             scale = np.abs(products).sum(axis=0) * np.abs(self._probe).max()
@@ -396,6 +378,23 @@ class BlockSolve:
         except np.linalg.LinAlgError:
             return None
         return cls(layout, tuple(inverses), tuple(coupling), tuple(reduced), chol)
+
+    @classmethod
+    def shifted(cls, h: np.ndarray, layout: BlockLayout) -> BlockSolve | None:
+        """The block solve of ``h``, or where ``h`` is not positive definite of ``h + s·1``
+        with the smallest s = 10ᵏ · max(1e-8, 1e-12 · max |H_ii|) that is (a dense Cholesky
+        path takes 1.5 |λ_min|, which needs the eigenvalues of the whole matrix); s is at
+        most the Gershgorin bound, beyond which every block is positive definite. None where
+        no shift helps."""
+        factor = cls.factor(h, layout)
+        if factor is not None or not np.all(np.isfinite(h)):
+            return factor
+        bound = float(np.abs(h).sum(axis=1).max()) - float(np.diag(h).min())
+        shift = max(1e-8, 1e-12 * float(np.abs(np.diag(h)).max()))
+        while factor is None and shift < 2.0 * bound:
+            factor = cls.factor(h, layout, shift)
+            shift *= 10.0
+        return factor if factor is not None else cls.factor(h, layout, 2.0 * bound)
 
     def solve(self, g: np.ndarray) -> np.ndarray:
         """H⁻¹ g."""
