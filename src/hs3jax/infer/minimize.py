@@ -462,6 +462,10 @@ def _polish(
             if fn < f - floor or (fn <= f + floor and pgn < pg):
                 accepted = True
                 break
+            if decrement < floor:
+                # the predicted decrease is below what −ln L resolves: shorter steps would
+                # only re-sample its rounding (20 more calls per step at a converged minimum)
+                break
             t *= 0.5
         if not accepted:
             break
