@@ -34,6 +34,8 @@ from typing import Any
 import jax
 import numpy as np
 
+from hs3jax.tiers import Tier, TieredExecutable, quick_options
+
 __all__ = [
     "CACHE_ENV",
     "StoredProgram",
@@ -175,86 +177,119 @@ def _unpack(data: bytes) -> list[bytes]:
 
 
 class StoredProgram:
-    """``jax.jit(fn)`` whose executables are also kept on disk (see the module docstring)
-    while the compilation cache is enabled; exactly ``jax.jit(fn)`` while it is not, or
-    without a ``key``, or for arguments that are not concrete arrays."""
+    """``jax.jit(fn)`` compiled with the options of its ``tier`` (:mod:`hs3jax.tiers`) and, while
+    the compilation cache is enabled, kept on disk (see the module docstring). Exactly
+    ``jax.jit(fn)`` for the ``"full"`` tier with the cache off, and for arguments that are not
+    concrete arrays (tracers: the program is then part of an enclosing trace)."""
 
-    def __init__(self, fn: Callable[..., Any], key: str | None, role: str) -> None:
+    def __init__(self, fn: Callable[..., Any], key: str | None, role: str, tier: Tier) -> None:
         self._jit = jax.jit(fn)
         self._key = key
         self._role = role
-        self._loaded: dict[Any, Any] = {}
+        self._tier = tier
+        # per argument signature: an executable, or a TieredExecutable
+        self._executables: dict[Any, Any] = {}
         self._lock = threading.Lock()
 
     def __call__(self, *args: Any) -> Any:
-        executable = self._stored(args)
+        executable = self._executable(args)
         return self._jit(*args) if executable is None else executable(*args)
 
     def cache_size(self) -> int:
-        """Executables held: compiled by ``jax.jit`` or loaded from (or stored to) disk."""
-        return int(self._jit._cache_size()) + len(self._loaded)  # type: ignore[attr-defined]
+        """Executables held: compiled by ``jax.jit``, by this program or loaded from disk."""
+        return int(self._jit._cache_size()) + len(self._executables)  # type: ignore[attr-defined]
 
     def lower(self, *args: Any) -> Any:
         """``jax.jit(fn).lower(*args)``."""
         return self._jit.lower(*args)
 
     def compile(self, *args: Any) -> Any:
-        """The executable for ``args``: loaded from the store or compiled (and stored)."""
-        executable = self._stored(args)
+        """Compile (or load) the executable for ``args`` without calling it; returns it."""
+        executable = self._executable(args)
         return self._jit.lower(*args).compile() if executable is None else executable
 
-    def _stored(self, args: tuple[Any, ...]) -> Any:
-        """The stored executable for ``args`` (loaded, or compiled and stored on first use);
-        None where the store is off, there is no key or ``args`` are not concrete arrays."""
+    def _executable(self, args: tuple[Any, ...]) -> Any:
+        """The executable for ``args`` (loaded, or compiled on first use); None where
+        ``jax.jit`` itself serves the call (see the class doc)."""
         store = None if self._key is None else _store()
-        signature = None if store is None else argument_signature(args)
-        if store is None or signature is None:
+        if self._tier == "full" and store is None:
             return None
-        executable = self._loaded.get(signature)
+        signature = argument_signature(args)
+        if signature is None:
+            return None
+        executable = self._executables.get(signature)
         if executable is None:
-            executable = self._load_or_compile(store, signature, args)
+            with self._lock:
+                executable = self._executables.get(signature)
+                if executable is None:
+                    executable = self._create(store, signature, args)
+                    self._executables[signature] = executable
         return executable
 
-    def _load_or_compile(self, store: Path, signature: Any, args: tuple[Any, ...]) -> Any:
-        from jax.experimental import serialize_executable
-
-        with self._lock:
-            if signature in self._loaded:
-                return self._loaded[signature]
+    def _create(self, store: Path | None, signature: Any, args: tuple[Any, ...]) -> Any:
+        quick = quick_options()
+        # with the cache on, a tiered program is compiled optimised once and loaded after
+        tier = (
+            "full"
+            if quick is None or (store is not None and self._tier == "tiered")
+            else self._tier
+        )
+        path = None
+        if store is not None:
             name = hashlib.sha256(
-                f"{_code_version()}|{self._key}|{self._role}|{signature!r}".encode()
+                f"{_code_version()}|{self._key}|{self._role}|{tier}|{signature!r}".encode()
             ).hexdigest()
             path = store / f"{name}.bin"
-            executable = None
-            if path.exists():
-                try:
-                    payload, in_tree, out_tree = _unpack(path.read_bytes())
-                    registry = jax.tree_util.default_registry
-                    executable = serialize_executable.deserialize_and_load(
-                        payload,
-                        jax.tree_util.PyTreeDef.deserialize_using_proto(registry, in_tree),
-                        jax.tree_util.PyTreeDef.deserialize_using_proto(registry, out_tree),
-                    )
-                except Exception:  # a damaged or foreign entry: compile afresh
-                    executable = None
-            if executable is None:
-                executable = self._jit.lower(*args).compile()
-                try:
-                    payload, in_tree, out_tree = serialize_executable.serialize(executable)
-                    blob = _pack(
-                        payload, in_tree.serialize_using_proto(), out_tree.serialize_using_proto()
-                    )
-                    store.mkdir(parents=True, exist_ok=True)
-                    partial = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-                    partial.write_bytes(blob)
-                    partial.replace(path)  # atomic: readers never see half an entry
-                except Exception:  # a program that cannot be serialised still runs
-                    pass
-            self._loaded[signature] = executable
-            return executable
+            loaded = _load(path)
+            if loaded is not None:
+                return loaded
+        lowered = self._jit.lower(*args)
+        if tier == "tiered" and quick is not None:
+            return TieredExecutable(lowered, quick)
+        executable = lowered.compile(quick if tier == "quick" else None)
+        if path is not None:
+            _save(path, executable)
+        return executable
 
 
-def stored_jit(fn: Callable[..., Any], key: str | None, role: str) -> StoredProgram:
-    """``jax.jit(fn)`` stored under the model structure ``key`` and the program's ``role``
-    (see :class:`StoredProgram`)."""
-    return StoredProgram(fn, key, role)
+def _load(path: Path) -> Any:
+    """The executable stored at ``path``; None where there is none or it cannot be read (a
+    damaged or foreign entry is compiled afresh)."""
+    from jax.experimental import serialize_executable
+
+    if not path.exists():
+        return None
+    try:
+        payload, in_tree, out_tree = _unpack(path.read_bytes())
+        registry = jax.tree_util.default_registry
+        return serialize_executable.deserialize_and_load(
+            payload,
+            jax.tree_util.PyTreeDef.deserialize_using_proto(registry, in_tree),
+            jax.tree_util.PyTreeDef.deserialize_using_proto(registry, out_tree),
+        )
+    except Exception:
+        return None
+
+
+def _save(path: Path, executable: Any) -> None:
+    """Store ``executable`` at ``path`` (atomically: readers never see half an entry); a
+    program that cannot be serialised still runs, unstored."""
+    from jax.experimental import serialize_executable
+
+    try:
+        payload, in_tree, out_tree = serialize_executable.serialize(executable)
+        blob = _pack(payload, in_tree.serialize_using_proto(), out_tree.serialize_using_proto())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        partial.write_bytes(blob)
+        partial.replace(path)
+    except Exception:
+        pass
+
+
+def stored_jit(
+    fn: Callable[..., Any], key: str | None, role: str, tier: Tier = "full"
+) -> StoredProgram:
+    """``jax.jit(fn)`` compiled for its ``tier`` (:mod:`hs3jax.tiers`) and stored under the model
+    structure ``key`` and the program's ``role`` (see :class:`StoredProgram`)."""
+    return StoredProgram(fn, key, role, tier)

@@ -19,6 +19,7 @@ import numpy as np
 
 from hs3jax.cache import stored_jit
 from hs3jax.errors import ModelError
+from hs3jax.tiers import Tier
 
 __all__ = ["EventTerms", "Model", "unknown_name"]
 
@@ -134,7 +135,7 @@ class Model:
             object.__setattr__(self, "prepared_nll_fn", self.nll_fn)
         object.__setattr__(self, "_jit_nll", _jitted(self.nll_fn, self.structure, "nll"))
         object.__setattr__(
-            self, "_jit_expected", _jitted(self.expected_fn, self.structure, "expected")
+            self, "_jit_expected", _jitted(self.expected_fn, self.structure, "expected", "quick")
         )
 
     # -- parameter vectors -------------------------------------------------------------------
@@ -194,7 +195,7 @@ class Model:
         """``prepare_fn(inputs)``, what :attr:`prepared_nll_fn` takes (jitted; for the model's
         own :attr:`inputs`, None or the same object, computed once and kept)."""
         with jax.enable_x64(True):
-            prepare = _jitted(self.prepare_fn, self.structure, "prepare")
+            prepare = _jitted(self.prepare_fn, self.structure, "prepare", "quick")
             if inputs is not None and inputs is not self.inputs:
                 return prepare(inputs)
             cached = self.__dict__.get("_prepared")
@@ -296,10 +297,12 @@ _JITTED: weakref.WeakKeyDictionary[Callable[..., Any], Callable[..., Any]] = (
 )
 
 
-def _jitted(fn: Callable[..., Any], structure: str | None, role: str) -> Callable[..., Any]:
+def _jitted(
+    fn: Callable[..., Any], structure: str | None, role: str, tier: Tier = "full"
+) -> Callable[..., Any]:
     wrapped = _JITTED.get(fn)
     if wrapped is None:
-        wrapped = stored_jit(fn, structure, role)
+        wrapped = stored_jit(fn, structure, role, tier)
         _JITTED[fn] = wrapped
     return wrapped
 

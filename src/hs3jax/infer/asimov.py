@@ -165,6 +165,7 @@ def _derivs_jit(model: Model) -> StoredProgram:
             lambda pars, aux, inputs, rest: _aux_derivatives(model, pars, aux, inputs, rest),
             model.structure,
             "aux-derivatives",
+            "quick",
         )
         _DERIVS[model] = wrapped
     return wrapped

@@ -43,6 +43,7 @@ from hs3jax.infer.hessian import (
 )
 from hs3jax.infer.sparsity import BlockLayout, BlockSolve, SparseHessian
 from hs3jax.model import Model
+from hs3jax.tiers import loop_tier
 
 __all__ = [
     "FitFailed",
@@ -142,7 +143,9 @@ def objective(model: Model) -> Objective:
         if derivatives is None:
             n = len(model.parameters)
             key = model.structure
-            value_and_grad = stored_jit(jax.value_and_grad(nll), key, "value-and-grad")
+            # quick executables first where −ln L's arrays are small (hs3jax.tiers)
+            tier = loop_tier((model.inputs, model.data))
+            value_and_grad = stored_jit(jax.value_and_grad(nll), key, "value-and-grad", tier)
             if model.event_terms is not None:
                 # unbinned channels: the Hessian through the per-channel values (a few
                 # directions through the events), evaluated only where a step was accepted
@@ -150,7 +153,7 @@ def objective(model: Model) -> Objective:
                 split = event_split_hessian(model.event_terms, batch)
                 derivatives = (
                     value_and_grad,
-                    stored_jit(split, key, f"event-split-hessian-{batch}"),
+                    stored_jit(split, key, f"event-split-hessian-{batch}", tier),
                     None,
                 )
             elif n <= FUSED_MAX_PARAMETERS:
@@ -160,7 +163,7 @@ def objective(model: Model) -> Objective:
                 read = (model.prepared_inputs(), model.data)
                 batch = hessian_batch(n, model.inputs, read)
                 fused = stored_jit(
-                    value_grad_hessian(nll, batch), key, f"value-grad-hessian-{batch}"
+                    value_grad_hessian(nll, batch), key, f"value-grad-hessian-{batch}", tier
                 )
 
                 def hessian(pars: Any, data: Pytree, prepared: Pytree) -> jax.Array:
@@ -174,7 +177,7 @@ def objective(model: Model) -> Objective:
                 # large models are mostly per-bin γ: their Hessian is sparse and, once its
                 # pattern is known, takes a few hundred products instead of n
                 products = stored_jit(
-                    hessian_products(nll, batch), key, f"hessian-products-{batch}"
+                    hessian_products(nll, batch), key, f"hessian-products-{batch}", tier
                 )
                 derivatives = (value_and_grad, SparseHessian(products, n, batch), None)
             _DERIVATIVES[nll] = derivatives
