@@ -92,11 +92,15 @@ def test_tiered_executable_switches_once_its_budget_is_spent() -> None:
     assert float(first) == float(second) == float(value) == float(f(x))
 
 
-def test_loop_programs_are_quick_for_small_arrays_only() -> None:
+def test_loop_programs_are_quick_for_small_binned_models_only() -> None:
     small = {"main": np.zeros(100), "aux": np.zeros(3)}
     large = {"events": np.zeros((QUICK_MAX_ELEMENTS + 1,))}
     assert loop_tier(small) == "tiered"
     assert loop_tier((small, large)) == "full"
+    # unbinned events: optimised at once, however few (an unbinned model's fit programs)
+    assert loop_tier(small, events=True) == "full"
+    unbinned = hs3jax.load(UNBINNED).model()
+    assert objective(unbinned).value_and_grad._tier == "full"  # type: ignore[attr-defined]
     # a fit on a small model: its loop programs hold quick executables, with the same result
     # as a fit with the optimised ones
     model = hs3jax.load(MULTICHANNEL).model()

@@ -14,8 +14,8 @@ Three tiers, fixed per program role (``stored_jit`` in :mod:`hs3jax.cache`):
 * ``"full"``: XLA's defaults (plain ``jax.jit``);
 * ``"quick"``: the quick options, for programs a fit or test calls once or a few times
   (template preparation, expected data, the derivatives that give Asimov global observables);
-* ``"tiered"``: the programs fits call in their loops, where −ln L reads no array of more
-  than :data:`QUICK_MAX_ELEMENTS` entries (:func:`loop_tier`; :class:`TieredExecutable`): the quick
+* ``"tiered"``: the programs fits call in their loops, for binned models where −ln L reads no
+  array of more than :data:`QUICK_MAX_ELEMENTS` entries (:func:`loop_tier`; :class:`TieredExecutable`): the quick
   executable first, and the optimised one once the time lost running the quick one would have
   paid for compiling it (the ski-rental rule: where the estimates hold, at most twice the cost
   of the better choice in hindsight, whatever the number of calls to come). A fit, a
@@ -62,10 +62,15 @@ QUICK_SLOWDOWN = 0.3
 QUICK_MAX_ELEMENTS = 1 << 16
 
 
-def loop_tier(read: Any) -> Tier:
+def loop_tier(read: Any, *, events: bool = False) -> Tier:
     """The tier of the programs fits call in their loops (value and gradient, Hessian) for a
     −ln L that reads the arrays in the pytree ``read``: ``"tiered"`` where the largest holds at
-    most :data:`QUICK_MAX_ELEMENTS` entries, else ``"full"``."""
+    most :data:`QUICK_MAX_ELEMENTS` entries and there are no unbinned ``events``, else
+    ``"full"``. Unbinned channels are excluded whatever their size: their events are laid out
+    as one padded table per group of channels inside the program (30 channels of 33,000 events:
+    one loop over a million entries), and the quick executables' loops are the slow part."""
+    if events:
+        return "full"
     largest = max((int(np.size(leaf)) for leaf in jax.tree_util.tree_leaves(read)), default=0)
     return "tiered" if largest <= QUICK_MAX_ELEMENTS else "full"
 

@@ -143,8 +143,8 @@ def objective(model: Model) -> Objective:
         if derivatives is None:
             n = len(model.parameters)
             key = model.structure
-            # quick executables first where −ln L's arrays are small (hs3jax.tiers)
-            tier = loop_tier((model.inputs, model.data))
+            # quick executables first for small binned models (hs3jax.tiers.loop_tier)
+            tier = loop_tier((model.inputs, model.data), events="events" in model.data)
             value_and_grad = stored_jit(jax.value_and_grad(nll), key, "value-and-grad", tier)
             if model.event_terms is not None:
                 # unbinned channels: the Hessian through the per-channel values (a few
@@ -465,9 +465,10 @@ def _polish(
             if fn < f - floor or (fn <= f + floor and pgn < pg):
                 accepted = True
                 break
-            if decrement < floor:
-                # the predicted decrease is below what −ln L resolves: shorter steps would
-                # only re-sample its rounding (20 more calls per step at a converged minimum)
+            if decrement < min(floor, DECREMENT_TOL):
+                # converged, and the predicted decrease is below what −ln L resolves: shorter
+                # steps would only re-sample its rounding (20 more calls per step); the
+                # tolerance bound keeps a fit of large |f| (8ε|f| > 1e-8) from stopping short
                 break
             t *= 0.5
         if not accepted:
