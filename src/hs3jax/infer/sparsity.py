@@ -234,30 +234,24 @@ class SparseHessian:
     def _apply(self, seeds: Iterable[np.ndarray], x: Any, *args: Any) -> np.ndarray:
         """``H`` times each row of the ``chunk``-row blocks ``seeds``, one program call each,
         stacked."""
-        # dispatch every chunk before reading any back, so the host waits once
+        # dispatch every chunk before reading any back, so the host waits once (a quick
+        # executable of hs3jax.tiers waits per call, to time itself)
         parts = [self.products(x, chunk, *args) for chunk in seeds]
         return np.concatenate([np.asarray(p, dtype=np.float64) for p in parts])
 
-    def _chunks(self, seeds: np.ndarray) -> Iterator[np.ndarray]:
-        """The rows of ``seeds`` in blocks of ``chunk`` (the last one padded with zero rows)."""
-        for start in range(0, seeds.shape[0], self.chunk):
+    def _chunks(self, k: int, rows: Callable[[int, int], np.ndarray]) -> Iterator[np.ndarray]:
+        """``k`` seed rows in blocks of ``chunk`` (the last one padded with zero rows), block
+        by block: ``rows(a, b)`` gives rows a to b."""
+        for start in range(0, k, self.chunk):
+            part = rows(start, min(start + self.chunk, k))
             block = np.zeros((self.chunk, self.n), dtype=np.float64)
-            part = seeds[start : start + self.chunk]
             block[: part.shape[0]] = part
             yield block
 
-    def _unit_chunks(self) -> Iterator[np.ndarray]:
-        """The n unit vectors in blocks of ``chunk``, made one block at a time (no n × n
-        seed matrix)."""
-        for start in range(0, self.n, self.chunk):
-            block = np.zeros((self.chunk, self.n), dtype=np.float64)
-            rows = np.arange(min(self.chunk, self.n - start))
-            block[rows, start + rows] = 1.0
-            yield block
-
     def full(self, x: Any, *args: Any) -> np.ndarray:
-        """The Hessian from all n unit vectors."""
-        return self._apply(self._unit_chunks(), x, *args)[: self.n]
+        """The Hessian from all n unit vectors (made a block at a time: no n × n seeds)."""
+        units = self._chunks(self.n, lambda a, b: np.eye(b - a, self.n, a))
+        return self._apply(units, x, *args)[: self.n]
 
     def __call__(self, x: Any, *args: Any) -> np.ndarray:
         return self.over(None, x, *args)
@@ -265,8 +259,9 @@ class SparseHessian:
     def over(self, free: np.ndarray | None, x: Any, *args: Any) -> np.ndarray:
         """The Hessian at ``x`` over the parameters ``free`` (indices; None: all)."""
         if self.coloring is not None and self._seeds is not None:
-            k = self._seeds.shape[0]
-            out = self._apply(self._chunks(self._seeds), x, *args)[:k]
+            seeds = self._seeds
+            k = seeds.shape[0]
+            out = self._apply(self._chunks(k, lambda a, b: seeds[a:b]), x, *args)[:k]
             products, exact = out[:-1], out[-1]
             # |Σ_j H_ij v_j| is at most Σ_j |H_ij| max|v|, which the products give row by row
             scale = np.abs(products).sum(axis=0) * np.abs(self._probe).max()
