@@ -17,7 +17,14 @@ from hs3jax.infer.asimov import _derivs_jit, _other_data
 from hs3jax.infer.hessian import hessian_batch, value_grad_hessian
 from hs3jax.infer.minimize import objective
 from hs3jax.model import Model
-from hs3jax.tiers import QUICK_CPU_OPTIONS, QUICK_MAX_ELEMENTS, TieredExecutable, loop_tier
+from hs3jax.tiers import (
+    QUICK_CPU_OPTIONS,
+    QUICK_MAX_ELEMENTS,
+    QUICK_MAX_EVENTS,
+    TieredExecutable,
+    events_tier,
+    loop_tier,
+)
 
 pytestmark = pytest.mark.skipif(
     jax.default_backend() != "cpu", reason="the quick options are XLA:CPU options"
@@ -97,10 +104,16 @@ def test_loop_programs_are_quick_for_small_binned_models_only() -> None:
     large = {"events": np.zeros((QUICK_MAX_ELEMENTS + 1,))}
     assert loop_tier(small) == "tiered"
     assert loop_tier((small, large)) == "full"
-    # unbinned events: optimised at once, however few (an unbinned model's fit programs)
-    assert loop_tier(small, events=True) == "full"
+    # unbinned events: a tier per data set, quick up to QUICK_MAX_EVENTS events in all, never
+    # switching in the middle of a fit
+    assert loop_tier(small, events=True) is events_tier
+    pars = np.zeros(3)
+    few = {"events": [{"x": np.zeros(n), "weights": np.ones(n)} for n in (100, 200)]}
+    many = {"events": [{"x": np.zeros(n), "weights": np.ones(n)} for n in (100, QUICK_MAX_EVENTS)]}
+    assert events_tier((pars, few, {})) == "quick"
+    assert events_tier((pars, many, {})) == "full"
     unbinned = hs3jax.load(UNBINNED).model()
-    assert objective(unbinned).value_and_grad._tier == "full"  # type: ignore[attr-defined]
+    assert objective(unbinned).value_and_grad._tier is events_tier  # type: ignore[attr-defined]
     # a fit on a small model: its loop programs hold quick executables, with the same result
     # as a fit with the optimised ones
     model = hs3jax.load(MULTICHANNEL).model()
@@ -118,3 +131,28 @@ def test_loop_programs_are_quick_for_small_binned_models_only() -> None:
     np.testing.assert_allclose(
         optimised_fit.covariance, quick_fit.covariance, rtol=1e-9, atol=1e-15
     )
+
+
+def test_asimov_fits_of_a_small_unbinned_model_reuse_the_observed_data_programs() -> None:
+    """2,000 events in two channels: the Asimov grids (100 points per channel) are padded to
+    the observed lengths with zero-weight points, so the hypothesis test's Asimov fits run the
+    loop programs compiled for the observed data (one executable each, not two), quick."""
+    model = hs3jax.load(UNBINNED).model()
+    result = hs3jax.hypotest(model, 1.0)
+    assert 0.0 < result.CLs_obs < 1.0
+    derivatives = objective(model)
+    programs = [derivatives.value_and_grad, derivatives.hessian]
+    for program in programs:
+        executables = program._executables  # type: ignore[attr-defined]
+        assert len(executables) == 1, executables.keys()
+        (executable,) = executables.values()
+        assert not isinstance(executable, TieredExecutable)
+    observed = [int(np.shape(e["weights"])[0]) for e in model.data["events"]]
+    assert sum(observed) <= QUICK_MAX_EVENTS
+    asimov = model.asimov_events(model.init, model.data["aux"])
+    for events, n in zip(asimov, observed, strict=True):
+        weights = np.asarray(events["weights"])
+        assert weights.shape == (n,)
+        assert np.all(weights[100:] == 0.0) and np.all(weights[:100] > 0.0)
+        heaviest = np.asarray(events["x"])[np.argmax(weights)]
+        assert np.all(np.asarray(events["x"])[100:] == heaviest)

@@ -62,12 +62,21 @@ def test_asymptotic_cls_equals_root(case: dict, models: dict[str, hs3jax.Model])
 
 
 def test_asimov_events_are_roots_fillbins(models: dict[str, hs3jax.Model]) -> None:
-    """At θ: weight N_exp p(c) Δx at the centres c of 100 bins of x on [0, 10]."""
+    """At θ: weight N_exp p(c) Δx at the centres c of 100 bins of x on [0, 10], padded to the
+    number of observed events (735) with weightless copies of the heaviest centre (so that the Asimov
+    fits reuse the observed data's compiled programs)."""
     model = models["tests/data/unbinned/mixture_1ch_1000ev.json"]
     pars = np.asarray(model.init).copy()
     pars[model.index("mu")] = 0.7
     events = asimov_data(model, pars)["events"]
-    (channel,) = events
+    (padded,) = events
+    n_observed = np.shape(model.data["events"][0]["weights"])
+    assert n_observed == (735,)
+    assert np.shape(padded["x"]) == np.shape(padded["weights"]) == n_observed
+    heaviest = np.asarray(padded["x"])[np.argmax(np.asarray(padded["weights"]))]
+    np.testing.assert_array_equal(np.asarray(padded["weights"])[100:], 0.0)
+    np.testing.assert_array_equal(np.asarray(padded["x"])[100:], heaviest)
+    channel = {key: np.asarray(column)[:100] for key, column in padded.items()}
     centres = (np.arange(100) + 0.5) * 0.1
     np.testing.assert_allclose(channel["x"], centres, rtol=0, atol=1e-12)
     density = np.asarray(model.pdf("model_ch0", {"x": centres}, pars))

@@ -34,7 +34,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from hs3jax.tiers import Tier, TieredExecutable, quick_options
+from hs3jax.tiers import Tier, TieredExecutable, TierRule, quick_options
 
 __all__ = [
     "CACHE_ENV",
@@ -181,9 +181,12 @@ class StoredProgram:
     """``jax.jit(fn)`` compiled with the options of its ``tier`` (:mod:`hs3jax.tiers`) and, while
     the compilation cache is enabled, kept on disk (see the module docstring). Exactly
     ``jax.jit(fn)`` for the ``"full"`` tier with the cache off, and for arguments that are not
-    concrete arrays (tracers: the program is then part of an enclosing trace)."""
+    concrete arrays (tracers: the program is then part of an enclosing trace). A ``tier`` that
+    is a rule (:data:`hs3jax.tiers.TierRule`) picks the tier per argument signature."""
 
-    def __init__(self, fn: Callable[..., Any], key: str | None, role: str, tier: Tier) -> None:
+    def __init__(
+        self, fn: Callable[..., Any], key: str | None, role: str, tier: Tier | TierRule
+    ) -> None:
         self._jit = jax.jit(fn)
         self._key = key
         self._role = role
@@ -229,12 +232,9 @@ class StoredProgram:
 
     def _create(self, store: Path | None, signature: Any, args: tuple[Any, ...]) -> Any:
         quick = quick_options()
+        chosen = self._tier(args) if callable(self._tier) else self._tier
         # with the cache on, a tiered program is compiled optimised once and loaded after
-        tier = (
-            "full"
-            if quick is None or (store is not None and self._tier == "tiered")
-            else self._tier
-        )
+        tier = "full" if quick is None or (store is not None and chosen == "tiered") else chosen
         path = None
         if store is not None:
             name = hashlib.sha256(
@@ -289,7 +289,7 @@ def _save(path: Path, executable: Any) -> None:
 
 
 def stored_jit(
-    fn: Callable[..., Any], key: str | None, role: str, tier: Tier = "full"
+    fn: Callable[..., Any], key: str | None, role: str, tier: Tier | TierRule = "full"
 ) -> StoredProgram:
     """``jax.jit(fn)`` compiled for its ``tier`` (:mod:`hs3jax.tiers`) and stored under the model
     structure ``key`` and the program's ``role`` (see :class:`StoredProgram`)."""

@@ -627,29 +627,83 @@ def compile_model(
         §3.2), as ROOT's AsymptoticCalculator builds them: at each bin centre c of the
         observables' binning (the data's own bins for binned data, 100 bins per observable
         for unbinned data) the weight N p(c) ΔV, or N ∫_bin p in the "integrated" mode; N is the
-        expected number of events of an extended density, else the observed total weight."""
+        expected number of events of an extended density, else the observed total weight.
+
+        Where the observed data hold at most :data:`ASIMOV_PAD_MAX` events in all, the grid of
+        each unbinned term with fewer points than observed events is padded to their number
+        with zero-weight copies of its heaviest point (:func:`_pad_events`), so that fits of
+        the Asimov data run the programs already compiled for the observed data instead of
+        compiling them again for the grid's shape (1 channel, 1,000 events, 7 parameters: 1.6 s
+        of a 4.4 s first hypotest). Larger data sets keep the short grid: their Asimov fits
+        would otherwise evaluate every observed event."""
         vec = value_vector(pars, aux)
+        n_observed = sum(int(np.shape(observed["weights"])[0]) for observed in events)
+        grouped = _grouped_asimov(vec[event_values], events)
         out = []
-        for term, observed in zip(density_terms, events, strict=True):
-            if term.asimov_points is None:
+        for k, (term, observed) in enumerate(zip(density_terms, events, strict=True)):
+            if k in grouped:
+                asimov = grouped[k]
+            elif term.asimov_points is None:
                 raise ModelError(
                     f"no Asimov data for {term.name!r}: it is paired with point data or an "
                     "unbounded observable (Asimov data need a bounded binning)"
                 )
-            grid = {k: jnp.asarray(v) for k, v in term.asimov_points.items()}
-            scope = Scope(
-                vec, resolved, all_nodes, grid, {**ranges, **term.ranges}, binnings, named_domains
-            )
-            expected = scope.with_observables({}).expected_events(term.name)
-            total = jnp.sum(observed["weights"]) if expected is None else expected
-            log_p = scope.log_prob(term.name)
-            if term.bin_nodes is not None and term.bin_log_weights is not None:
-                log_mass = logsumexp(
-                    log_p.reshape(term.bin_nodes.shape) + jnp.asarray(term.bin_log_weights), axis=1
-                )
             else:
-                log_mass = log_p + jnp.asarray(term.asimov_log_volume)
-            out.append({**grid, "weights": total * jnp.exp(log_mass)})
+                grid = {o: jnp.asarray(v) for o, v in term.asimov_points.items()}
+                scope = Scope(
+                    vec,
+                    resolved,
+                    all_nodes,
+                    grid,
+                    {**ranges, **term.ranges},
+                    binnings,
+                    named_domains,
+                )
+                expected = scope.with_observables({}).expected_events(term.name)
+                total = jnp.sum(observed["weights"]) if expected is None else expected
+                log_p = scope.log_prob(term.name)
+                if term.bin_nodes is not None and term.bin_log_weights is not None:
+                    log_mass = logsumexp(
+                        log_p.reshape(term.bin_nodes.shape) + jnp.asarray(term.bin_log_weights),
+                        axis=1,
+                    )
+                else:
+                    log_mass = log_p + jnp.asarray(term.asimov_log_volume)
+                asimov = {**grid, "weights": total * jnp.exp(log_mass)}
+            if term.bin_nodes is None and n_observed <= ASIMOV_PAD_MAX:
+                asimov = _pad_events(asimov, int(np.shape(observed["weights"])[0]))
+            out.append(asimov)
+        return out
+
+    def _grouped_asimov(values: jax.Array, events: Any) -> dict[int, dict[str, jax.Array]]:
+        """The Asimov events of the terms in groups (:mod:`hs3jax.term_groups`) whose members
+        share one grid, one vmapped function per group: the program does not grow with the
+        number of channels (10 unbinned channels: 1.5 s to compile one per channel)."""
+        out: dict[int, dict[str, jax.Array]] = {}
+        for group in local_groups:
+            terms = [density_terms[k] for k in group.members]
+            first = terms[0].asimov_points
+            if first is None or any(
+                t.asimov_points is None
+                or t.bin_nodes is not None
+                or not all(
+                    np.array_equal(t.asimov_points[o], first[group.observables[0][j]])
+                    for j, o in enumerate(group.observables[m])
+                )
+                for m, t in enumerate(terms)
+            ):
+                continue
+            names = group.canonical_observables
+            grid = {
+                x: jnp.asarray(first[o]) for x, o in zip(names, group.observables[0], strict=True)
+            }
+            totals = jnp.stack([jnp.sum(events[k]["weights"]) for k in group.members])
+            weights = group.asimov_weights(
+                values, grid, jnp.asarray(terms[0].asimov_log_volume), totals, Scope
+            )
+            for m, k in enumerate(group.members):
+                columns = dict(zip(group.observables[m], grid.values(), strict=True))
+                out[k] = {**columns, "weights": weights[m]}
         return out
 
     def expected_fn(pars: jax.Array, inputs: Any) -> jax.Array:
@@ -1087,6 +1141,30 @@ def _density_term(
 
 # ROOT's default binning of a RooRealVar, which its Asimov data sets use for unbinned data
 ASIMOV_BINS = 100
+#: observed events (all channels) up to which Asimov grids are padded to the observed lengths
+#: (Asimov fits then evaluate that many points instead of the grids': 16,384 points cost a
+#: fraction of a millisecond per call, compiling a second set of fit programs about a second)
+ASIMOV_PAD_MAX = 1 << 14
+
+
+def _pad_events(events: dict[str, jax.Array], length: int) -> dict[str, jax.Array]:
+    """``events`` (equal-length point columns and ``"weights"``) padded to ``length`` points
+    with zero-weight copies of the point of largest weight (unchanged where they hold that many
+    already). Zero weights add exactly nothing to Σ w ln p or its derivatives, and the
+    heaviest point has p > 0 (where all weights are zero, the first point)."""
+    size = int(np.shape(events["weights"])[0])
+    if size >= length:
+        return events
+    heaviest = jnp.argmax(events["weights"])
+    extra = length - size
+    return {
+        key: jnp.concatenate(
+            [column, jnp.zeros(extra, column.dtype)]
+            if key == "weights"
+            else [column, jnp.broadcast_to(column[heaviest], (extra,))]
+        )
+        for key, column in events.items()
+    }
 
 
 def _bin_centres(

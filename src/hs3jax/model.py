@@ -249,7 +249,7 @@ class Model:
         if self.asimov_events_fn is None:
             return []
         with jax.enable_x64(True):
-            asimov = _jitted(self.asimov_events_fn, self.structure, "asimov-events")
+            asimov = _jitted(self.asimov_events_fn, self.structure, "asimov-events", "quick")
             return asimov(  # type: ignore[no-any-return]
                 self.vector(pars), jnp.asarray(aux), self.data["events"]
             )

@@ -144,6 +144,33 @@ class TermGroup:
         per_member = jax.vmap(self._member(make_scope))(*self._member_inputs(values, events))
         return jnp.sum(per_member)
 
+    def asimov_weights(
+        self,
+        values: jax.Array,
+        grid: Mapping[str, jax.Array],
+        log_volume: jax.Array,
+        observed_totals: jax.Array,
+        make_scope: Callable[..., Any],
+    ) -> jax.Array:
+        """``(members, points)``: each member's Asimov weights N_k p(c | θ_k) ΔV at the points
+        c of ``grid`` (canonical observable -> coordinates, one grid for all members: their
+        observables' ranges agree), with ln ΔV per point ``log_volume``; N_k is the member's
+        expected number of events where its density is extended, else ``observed_totals[k]``
+        (its observed total weight). One traced function for all members, as
+        :meth:`log_likelihood`."""
+
+        def member(theta: jax.Array, observed_total: jax.Array) -> jax.Array:
+            scope = make_scope(
+                theta, self.index, self.nodes, dict(grid), self.ranges, self.binnings, self.domains
+            )
+            expected = scope.with_observables({}).expected_events(self.root)
+            total = observed_total if expected is None else expected
+            weights: jax.Array = total * jnp.exp(scope.log_prob(self.root) + log_volume)
+            return weights
+
+        out: jax.Array = jax.vmap(member)(values[self.gather], observed_totals)
+        return out
+
     def member_hessians(
         self,
         values: jax.Array,
