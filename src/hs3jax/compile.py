@@ -31,8 +31,8 @@ from hs3jax.cache import source_digest
 from hs3jax.density import Scope, bin_quadrature, depends_on, evaluate_function
 from hs3jax.errors import DocumentError, MissingReferenceError, ModelError
 from hs3jax.graph import ModelGraph, build_graph
-from hs3jax.model import EventTerms, Model, unknown_name
-from hs3jax.nodes.basic import GaussianDist, poisson_logpmf
+from hs3jax.model import EventTerms, ExpectedAux, Model, unknown_name
+from hs3jax.nodes.basic import GaussianDist, PoissonDist, poisson_logpmf
 from hs3jax.nodes.composite import ProductDist
 from hs3jax.nodes.histfactory.dist import HistFactoryDist, Lumi, NormFactor
 from hs3jax.nodes.histfactory.lower import HistFactoryProgram, lower_histfactory
@@ -827,10 +827,106 @@ def compile_model(
             asimov_events_fn=programs.asimov_events_fn if density_terms else None,
             constraint_nll_fn=programs.constraint_nll_fn,
             event_terms=programs.event_terms,
+            expected_aux=_expected_aux(
+                hf_program,
+                len(parameters),
+                n_explicit,
+                constraint_groups,
+                bool(scope_constraints),
+                function_groups,
+            ),
             prepare_fn=programs.prepare_fn,
             prepared_nll_fn=programs.prepared_nll_fn,
             structure=_stored_key(key, all_nodes.values()),
         )
+
+
+def _expected_aux(
+    program: HistFactoryProgram | None,
+    n_parameters: int,
+    n_explicit: int,
+    constraint_groups: Sequence[_ConstraintGroup],
+    node_constraints: bool,
+    function_groups: Sequence[_FunctionGroup],
+) -> ExpectedAux | None:
+    """The closed-form Asimov global observables (:class:`ExpectedAux`), or None where the
+    derivatives of the constraint terms must give them (:mod:`hs3jax.infer.asimov`).
+
+    Every global observable must be the ``x`` of exactly one vectorised Gaussian or Poisson
+    constraint whose ``mean`` is a parameter and whose other fields read no global observable
+    (``n_explicit`` explicit ones, after the parameters in the value vector), or one of
+    HistFactory's implied constraints on a parameter; no function and no constraint evaluated
+    node by node (``node_constraints``) may read one.
+    """
+    explicit = (n_parameters, n_parameters + n_explicit)
+
+    def reads_globals(index: np.ndarray) -> bool:
+        return bool(np.any((index >= explicit[0]) & (index < explicit[1])))
+
+    if n_explicit and (
+        node_constraints
+        or any(
+            g.gather is None or any(reads_globals(i) for i in g.gather.index)
+            for g in function_groups
+        )
+    ):
+        return None
+    kinds: list[int] = []
+    direct_aux: list[np.ndarray] = []
+    direct_par: list[np.ndarray] = []
+    for group in constraint_groups:
+        kind = 0 if group.cls is GaussianDist else 1 if group.cls is PoissonDist else None
+        fields = dict(zip(group.gather.fields, group.gather.index, strict=True))
+        if kind is None or "x" not in fields or "mean" not in fields:
+            return None
+        x, mean = np.ravel(fields["x"]), np.ravel(fields["mean"])
+        if any(reads_globals(i) for f, i in fields.items() if f != "x"):
+            return None
+        if not reads_globals(x) or np.any((x < explicit[0]) | (x >= explicit[1])):
+            return None
+        if np.any(mean >= n_parameters) or np.any(mean < 0):
+            return None
+        direct_aux.append(x - n_parameters)
+        direct_par.append(mean)
+        kinds.extend([kind] * len(x))
+    explicit_aux = np.concatenate([np.zeros(0, np.int64), *direct_aux])
+    if not np.array_equal(np.sort(explicit_aux), np.arange(n_explicit)):
+        return None
+    all_kinds = np.zeros(n_explicit, dtype=np.int64)
+    all_kinds[explicit_aux] = kinds
+    empty = np.zeros(0, dtype=np.int64)
+    scaled_aux, scaled_par = empty, empty
+    if program is not None and program.constraints:
+        gauss, poisson = program._gauss, program._poisson
+        n_hf = len(program.constraints)
+        gauss_aux, poisson_aux = gauss.get("aux", empty), poisson.get("aux", empty)
+        covered = np.sort(np.concatenate([gauss_aux, poisson_aux]))
+        gauss_par, scaled_par = gauss.get("param", empty), poisson.get("param", empty)
+        if not np.array_equal(covered, np.arange(n_hf)):
+            return None
+        if np.any(np.concatenate([gauss_par, scaled_par]) >= n_parameters):
+            return None
+        direct_aux.append(n_explicit + gauss_aux)
+        direct_par.append(gauss_par)
+        scaled_aux = n_explicit + poisson_aux
+        hf_kinds = np.zeros(n_hf, dtype=np.int64)
+        hf_kinds[poisson_aux] = 1
+        all_kinds = np.concatenate([all_kinds, hf_kinds])
+    if all_kinds.size == 0:
+        return None
+    return ExpectedAux(
+        all_kinds,
+        np.concatenate([empty, *direct_aux]).astype(np.int64),
+        np.concatenate([empty, *direct_par]).astype(np.int64),
+        np.asarray(scaled_aux, dtype=np.int64),
+        np.asarray(scaled_par, dtype=np.int64),
+        _poisson_tau,
+    )
+
+
+def _poisson_tau(prepared: Any) -> Any:
+    """τ of the HistFactory Poisson constraints from the prepared templates."""
+    return prepared["histfactory"]["poisson_tau"]
 
 
 def _histfactory_in(node: Node | None, table: dict[str, Distribution]) -> list[HistFactoryDist]:

@@ -21,7 +21,7 @@ from hs3jax.cache import stored_jit
 from hs3jax.errors import ModelError
 from hs3jax.tiers import Tier
 
-__all__ = ["EventTerms", "Model", "unknown_name"]
+__all__ = ["EventTerms", "ExpectedAux", "Model", "unknown_name"]
 
 Pytree = Any
 Pars = jax.Array | np.ndarray | Sequence[float] | Mapping[str, float]
@@ -61,6 +61,47 @@ class EventTerms:
 
 
 @dataclass(frozen=True, eq=False)
+class ExpectedAux:
+    """The global observables of an Asimov data set in closed form, for models where each
+    global observable is the random variable of one Gaussian or Poisson constraint whose mean
+    is a parameter, or of a HistFactory Poisson constraint of rate τγ (as pyhf's
+    ``expected_auxdata``): â = θ, or â = τγ with τ from the prepared templates. What
+    :mod:`hs3jax.infer.asimov` otherwise reads off the derivatives of the constraint terms,
+    without compiling a program for them.
+
+    Attributes:
+        kinds: per global observable, 0 for a Gaussian constraint, 1 for a Poisson one.
+        direct_aux, direct_par: positions in ``data["aux"]`` and in the parameter vector of
+            the observables whose expectation is a parameter (â = θ).
+        scaled_aux, scaled_par: the same for HistFactory's Poisson constraints (â = τγ).
+        tau_fn: ``prepared -> τ``, one per entry of ``scaled_aux``.
+    """
+
+    kinds: np.ndarray
+    direct_aux: np.ndarray
+    direct_par: np.ndarray
+    scaled_aux: np.ndarray
+    scaled_par: np.ndarray
+    tau_fn: Callable[[Pytree], jax.Array] = field(repr=False)
+
+    def __call__(self, pars: Any, prepared: Pytree) -> Any:
+        """The expected global observables at ``pars`` (numpy for a numpy vector, JAX for a JAX
+        array: differentiable in the parameters and, through τ, in the templates)."""
+        n_aux = len(self.kinds)
+        tau = self.tau_fn(prepared) if self.scaled_aux.size else np.zeros(0)
+        if isinstance(pars, jax.Array) or isinstance(tau, jax.core.Tracer):
+            values = jnp.asarray(pars, dtype=jnp.float64)
+            out = jnp.zeros(n_aux, dtype=jnp.float64)
+            out = out.at[self.direct_aux].set(values[self.direct_par])
+            return out.at[self.scaled_aux].set(values[self.scaled_par] * tau)
+        host = np.asarray(pars, dtype=np.float64)
+        result = np.zeros(n_aux, dtype=np.float64)
+        result[self.direct_aux] = host[self.direct_par]
+        result[self.scaled_aux] = host[self.scaled_par] * np.asarray(tau, dtype=np.float64)
+        return result
+
+
+@dataclass(frozen=True, eq=False)
 class Model:
     """A likelihood compiled to JAX.
 
@@ -84,6 +125,9 @@ class Model:
             off its derivatives); None where a model does not separate it.
         event_terms: the split of −ln L for models with unbinned channels of one structure
             (:class:`EventTerms`), which the fits' Hessian uses; None otherwise.
+        expected_aux: the Asimov global observables in closed form (:class:`ExpectedAux`),
+            where every global observable belongs to a HistFactory constraint on a parameter;
+            None otherwise.
         prepare_fn: ``inputs -> prepared``, the functions of the templates alone that −ln L
             reads (interpolation coefficients, ...): pure and differentiable.
         prepared_nll_fn: ``(pars, data, prepared) -> −ln L`` with
@@ -120,6 +164,7 @@ class Model:
         default=None, repr=False
     )
     event_terms: EventTerms | None = field(default=None, repr=False)
+    expected_aux: ExpectedAux | None = field(default=None, repr=False)
     prepare_fn: Callable[[Pytree], Pytree] = field(default=_identity, repr=False)
     prepared_nll_fn: Callable[[jax.Array, Pytree, Pytree], jax.Array] = field(
         default=_unprepared, repr=False
