@@ -290,7 +290,9 @@ class Model:
 
     def asimov_events(self, pars: Pars | None, aux: jax.Array) -> list[dict[str, Any]]:
         """Asimov events of the density terms at ``pars`` with global observables ``aux``
-        (``asimov_events_fn``, jitted once per model structure); [] without density terms."""
+        (``asimov_events_fn``, jitted once per model structure); [] without density terms.
+        Unbinned channels of data sets of at most 16,384 events come padded to their observed
+        lengths with zero-weight points (see ``hs3jax.compile.ASIMOV_PAD_MAX``)."""
         if self.asimov_events_fn is None:
             return []
         with jax.enable_x64(True):
