@@ -126,8 +126,8 @@ class Model:
         event_terms: the split of −ln L for models with unbinned channels of one structure
             (:class:`EventTerms`), which the fits' Hessian uses; None otherwise.
         expected_aux: the Asimov global observables in closed form (:class:`ExpectedAux`),
-            where every global observable belongs to a HistFactory constraint on a parameter;
-            None otherwise.
+            where each global observable belongs to one Gaussian or Poisson constraint on a
+            parameter or to one of HistFactory's Poisson constraints; None otherwise.
         prepare_fn: ``inputs -> prepared``, the functions of the templates alone that −ln L
             reads (interpolation coefficients, ...): pure and differentiable.
         prepared_nll_fn: ``(pars, data, prepared) -> −ln L`` with
