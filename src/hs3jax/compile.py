@@ -45,7 +45,7 @@ from hs3jax.schema.document import (
     PointData,
     UnbinnedData,
 )
-from hs3jax.term_groups import RangeReads, group_terms
+from hs3jax.term_groups import RangeReads, TermGroup, group_terms
 
 __all__ = ["compile_model"]
 
@@ -681,25 +681,13 @@ def compile_model(
         number of channels (10 unbinned channels: 1.5 s to compile one per channel)."""
         out: dict[int, dict[str, jax.Array]] = {}
         for group in local_groups:
-            terms = [density_terms[k] for k in group.members]
-            first = terms[0].asimov_points
-            if first is None or any(
-                t.asimov_points is None
-                or t.bin_nodes is not None
-                or not all(
-                    np.array_equal(t.asimov_points[o], first[group.observables[0][j]])
-                    for j, o in enumerate(group.observables[m])
-                )
-                for m, t in enumerate(terms)
-            ):
+            grid = _shared_grid(group, [density_terms[k] for k in group.members])
+            if grid is None:
                 continue
-            names = group.canonical_observables
-            grid = {
-                x: jnp.asarray(first[o]) for x, o in zip(names, group.observables[0], strict=True)
-            }
+            first = density_terms[group.members[0]]
             totals = jnp.stack([jnp.sum(events[k]["weights"]) for k in group.members])
             weights = group.asimov_weights(
-                values, grid, jnp.asarray(terms[0].asimov_log_volume), totals, Scope
+                values, grid, jnp.asarray(first.asimov_log_volume), totals, Scope
             )
             for m, k in enumerate(group.members):
                 columns = dict(zip(group.observables[m], grid.values(), strict=True))
@@ -924,9 +912,9 @@ def _expected_aux(
     )
 
 
-def _poisson_tau(prepared: Any) -> Any:
-    """τ of the HistFactory Poisson constraints from the prepared templates."""
-    return prepared["histfactory"]["poisson_tau"]
+def _poisson_tau(inputs: Any) -> Any:
+    """τ of the HistFactory Poisson constraints, from the model inputs."""
+    return inputs["histfactory"]["poisson_tau"]
 
 
 def _histfactory_in(node: Node | None, table: dict[str, Distribution]) -> list[HistFactoryDist]:
@@ -1241,6 +1229,24 @@ ASIMOV_BINS = 100
 #: (Asimov fits then evaluate that many points instead of the grids': 16,384 points cost a
 #: fraction of a millisecond per call, compiling a second set of fit programs about a second)
 ASIMOV_PAD_MAX = 1 << 14
+
+
+def _shared_grid(group: TermGroup, terms: Sequence[_DensityTerm]) -> dict[str, jax.Array] | None:
+    """The Asimov grid of the members ``terms`` of ``group`` by canonical observable name, where
+    they share one (equal ranges give equal grids; binned data may still differ in their bins);
+    else None."""
+    reference = terms[0].asimov_points
+    if reference is None:
+        return None
+    grid = dict(zip(group.canonical_observables, group.observables[0], strict=True))
+    for observables, term in zip(group.observables, terms, strict=True):
+        points = term.asimov_points
+        if points is None or term.bin_nodes is not None:
+            return None
+        for x, name in zip(group.canonical_observables, observables, strict=True):
+            if not np.array_equal(points[name], reference[grid[x]]):
+                return None
+    return {x: jnp.asarray(reference[name]) for x, name in grid.items()}
 
 
 def _pad_events(events: dict[str, jax.Array], length: int) -> dict[str, jax.Array]:

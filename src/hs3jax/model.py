@@ -65,7 +65,7 @@ class ExpectedAux:
     """The global observables of an Asimov data set in closed form, for models where each
     global observable is the random variable of one Gaussian or Poisson constraint whose mean
     is a parameter, or of a HistFactory Poisson constraint of rate τγ (as pyhf's
-    ``expected_auxdata``): â = θ, or â = τγ with τ from the prepared templates. What
+    ``expected_auxdata``): â = θ, or â = τγ with τ from the model inputs. What
     :mod:`hs3jax.infer.asimov` otherwise reads off the derivatives of the constraint terms,
     without compiling a program for them.
 
@@ -74,7 +74,8 @@ class ExpectedAux:
         direct_aux, direct_par: positions in ``data["aux"]`` and in the parameter vector of
             the observables whose expectation is a parameter (â = θ).
         scaled_aux, scaled_par: the same for HistFactory's Poisson constraints (â = τγ).
-        tau_fn: ``prepared -> τ``, one per entry of ``scaled_aux``.
+        tau_fn: ``inputs -> τ``, one per entry of ``scaled_aux`` (an input the template
+            preparation passes through unchanged).
     """
 
     kinds: np.ndarray
@@ -84,11 +85,12 @@ class ExpectedAux:
     scaled_par: np.ndarray
     tau_fn: Callable[[Pytree], jax.Array] = field(repr=False)
 
-    def __call__(self, pars: Any, prepared: Pytree) -> Any:
-        """The expected global observables at ``pars`` (numpy for a numpy vector, JAX for a JAX
-        array: differentiable in the parameters and, through τ, in the templates)."""
+    def __call__(self, pars: Any, inputs: Pytree) -> Any:
+        """The expected global observables at ``pars`` for the model ``inputs`` (numpy for a
+        numpy vector, JAX for a JAX array: differentiable in the parameters and, through τ,
+        in the templates)."""
         n_aux = len(self.kinds)
-        tau = self.tau_fn(prepared) if self.scaled_aux.size else np.zeros(0)
+        tau = self.tau_fn(inputs) if self.scaled_aux.size else np.zeros(0)
         if isinstance(pars, jax.Array) or isinstance(tau, jax.core.Tracer):
             values = jnp.asarray(pars, dtype=jnp.float64)
             out = jnp.zeros(n_aux, dtype=jnp.float64)

@@ -140,7 +140,7 @@ def expected_aux_fn(model: Model) -> Callable[[jax.Array, Pytree], jax.Array]:
     if closed_form is not None:
 
         def from_table(pars: jax.Array, inputs: Pytree) -> jax.Array:
-            out: jax.Array = closed_form(jnp.asarray(pars), model.prepare_fn(inputs))
+            out: jax.Array = closed_form(jnp.asarray(pars), inputs)
             return out
 
         return from_table
@@ -202,8 +202,7 @@ def asimov_data(model: Model, pars: jax.Array | np.ndarray, inputs: Pytree = Non
         if a.shape[0] == 0:
             aux = jnp.asarray(a)
         elif model.expected_aux is not None:
-            prepared = model.prepared_inputs(inputs)
-            aux = jnp.asarray(model.expected_aux(np.asarray(p), prepared))
+            aux = jnp.asarray(model.expected_aux(np.asarray(p), inputs))
         else:
             g, h = (
                 np.asarray(v)
