@@ -31,7 +31,7 @@ from hs3jax.cache import source_digest
 from hs3jax.density import Scope, bin_quadrature, depends_on, evaluate_function
 from hs3jax.errors import DocumentError, MissingReferenceError, ModelError
 from hs3jax.graph import ModelGraph, build_graph
-from hs3jax.model import EventTerms, ExpectedAux, Model, unknown_name
+from hs3jax.model import EventTerms, ExpectedAux, Model, device_array, unknown_name
 from hs3jax.nodes.basic import GaussianDist, PoissonDist, poisson_logpmf
 from hs3jax.nodes.composite import ProductDist
 from hs3jax.nodes.histfactory.dist import HistFactoryDist, Lumi, NormFactor
@@ -766,20 +766,20 @@ def compile_model(
         )
     with jax.enable_x64(True):
         observed = (
-            jnp.asarray(hf_program.observed)
+            device_array(hf_program.observed)
             if hf_program is not None and hf_program.observed is not None
-            else jnp.zeros(0, dtype=jnp.float64)
+            else device_array([], np.float64)
         )
         events = [
             {
-                **{k: jnp.asarray(v) for k, v in term.observables.items()},
-                "weights": jnp.asarray(term.weights),
+                **{k: device_array(v) for k, v in term.observables.items()},
+                "weights": device_array(term.weights),
             }
             for term in density_terms
         ]
         data_tree: dict[str, Any] = {
             "main": observed,
-            "aux": jnp.asarray(
+            "aux": device_array(
                 np.concatenate([_glob_values(doc, explicit_globals), hf_aux]).astype(np.float64)
             ),
         }
@@ -789,15 +789,15 @@ def compile_model(
             data_tree["events"] = events
         inputs_tree: dict[str, Any] = {}
         if hf_program is not None:
-            inputs_tree["histfactory"] = jax.tree_util.tree_map(jnp.asarray, hf_program.inputs)
+            inputs_tree["histfactory"] = jax.tree_util.tree_map(device_array, hf_program.inputs)
         return Model(
             name=model_name,
             parameters=tuple(parameters),
             poi=present_pois[0] if present_pois else None,
             pois=present_pois,
-            init=jnp.asarray(init),
-            bounds=jnp.asarray(bounds),
-            fixed=jnp.asarray(fixed),
+            init=device_array(init),
+            bounds=device_array(bounds),
+            fixed=device_array(fixed),
             data=data_tree,
             inputs=inputs_tree,
             channels=hf_program.channels if hf_program is not None else (),
@@ -1117,9 +1117,14 @@ def _lower_constraints(
         lo_arr = np.asarray(los, dtype=np.float64)
         hi_arr = np.asarray(his, dtype=np.float64)
         normalise = bool(np.isfinite(lo_arr).any() or np.isfinite(hi_arr).any())
-        probe = {f: jnp.ones(1) for f in gather.fields if f != "x"}
-        if normalise and cls.log_integral(jnp.zeros(1), jnp.ones(1), **probe) is None:  # type: ignore[attr-defined]
-            normalise = False
+        if normalise:
+            # whether the family has a closed-form integral: traced abstractly, since running
+            # it on probe arrays would compile each of its operations
+            one = np.ones(1)
+            probe = {f: one for f in gather.fields if f != "x"}
+            log_integral = cls.log_integral  # type: ignore[attr-defined]
+            integral = jax.eval_shape(log_integral, one, one, **probe)
+            normalise = integral is not None
         groups.append(_ConstraintGroup(cls, gather, lo_arr, hi_arr, normalise))  # type: ignore[arg-type]
     return groups
 

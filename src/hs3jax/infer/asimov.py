@@ -38,7 +38,7 @@ from scipy.special import polygamma as scipy_polygamma
 from hs3jax.cache import StoredProgram, stored_jit
 from hs3jax.errors import ModelError
 from hs3jax.infer.arrays import digamma, namespace
-from hs3jax.model import Model
+from hs3jax.model import Model, device_array
 
 __all__ = ["asimov_data", "asimov_fn", "constraint_kinds", "expected_aux_fn"]
 
@@ -196,19 +196,19 @@ def asimov_data(model: Model, pars: jax.Array | np.ndarray, inputs: Pytree = Non
     has density terms."""
     inputs = model.inputs if inputs is None else inputs
     with jax.enable_x64(True):
-        p = jnp.asarray(pars, dtype=jnp.float64)
+        p = model.vector(pars)
         main = model.expected_main(p, inputs)
         a = np.asarray(model.data["aux"], dtype=np.float64)
         if a.shape[0] == 0:
-            aux = jnp.asarray(a)
+            aux = device_array(a)
         elif model.expected_aux is not None:
-            aux = jnp.asarray(model.expected_aux(np.asarray(p), inputs))
+            aux = device_array(model.expected_aux(np.asarray(p), inputs))
         else:
             g, h = (
                 np.asarray(v)
                 for v in _derivs_jit(model)(p, jnp.asarray(a), inputs, _other_data(model))
             )
-            aux = jnp.asarray(_aux_from_derivatives(a, g, h, constraint_kinds(model)))
+            aux = device_array(_aux_from_derivatives(a, g, h, constraint_kinds(model)))
         # host path: the jitted events program, not the traced function op by op
         events = model.asimov_events(p, aux)
         return {"main": main, "aux": aux, **({"events": events} if events else {})}
