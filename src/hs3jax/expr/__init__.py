@@ -60,6 +60,9 @@ conditional branches, unsafe inputs (of ``sqrt``, ``log``, ``/``, ``^``...) are 
 branch is not taken, so gradients stay NaN-free.
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from hs3jax.expr._ast import Binary as Binary
 from hs3jax.expr._ast import Call as Call
 from hs3jax.expr._ast import Const as Const
@@ -74,12 +77,31 @@ from hs3jax.expr._functions import FUNCTIONS as FUNCTIONS
 from hs3jax.expr._functions import KNOWN_FUNCTIONS as KNOWN_FUNCTIONS
 from hs3jax.expr._functions import FunctionSpec as FunctionSpec
 from hs3jax.expr._jax import to_jax as to_jax
-from hs3jax.expr._jax import to_jax_from_sympy as to_jax_from_sympy
 from hs3jax.expr._parser import parse as parse
 from hs3jax.expr._printer import to_string as to_string
-from hs3jax.expr._sympy import diff_sympy as diff_sympy
-from hs3jax.expr._sympy import symbol as symbol
-from hs3jax.expr._sympy import to_sympy as to_sympy
+
+if TYPE_CHECKING:
+    from hs3jax.expr._sympy import diff_sympy as diff_sympy
+    from hs3jax.expr._sympy import symbol as symbol
+    from hs3jax.expr._sympy import to_sympy as to_sympy
+    from hs3jax.expr._sympy_jax import to_jax_from_sympy as to_jax_from_sympy
+
+# the sympy side is imported on first use: models never need it, and sympy is 0.23 s of
+# ``import hs3jax``
+_SYMPY_ATTRIBUTES = {
+    "diff_sympy": "hs3jax.expr._sympy",
+    "symbol": "hs3jax.expr._sympy",
+    "to_sympy": "hs3jax.expr._sympy",
+    "to_jax_from_sympy": "hs3jax.expr._sympy_jax",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _SYMPY_ATTRIBUTES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
 
 __all__ = [
     "CONSTANTS",

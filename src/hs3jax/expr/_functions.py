@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "ALIASES",
+    "APPROX_EQUAL_ULPS",
     "CONSTANTS",
     "CONSTANT_CALLS",
     "FUNCTIONS",
@@ -20,6 +21,11 @@ CONSTANTS: dict[str, float] = {"TRUE": 1.0, "FALSE": 0.0, "PI": math.pi, "EULER"
 
 CONSTANT_CALLS: dict[str, str] = {"TMath::Pi": "PI", "TMath::E": "EULER"}
 """ROOT's zero-argument constant functions, and the constant each stands for."""
+
+APPROX_EQUAL_ULPS = 4
+"""``a == b`` holds when ``|a - b| <= APPROX_EQUAL_ULPS * eps * max(|a|, |b|)`` (HS3:
+"approximately equal, within a small multiple of the unit of least precision"); ``===`` is exact.
+"""
 
 IFELSE = "ifelse"
 """HS3's conditional ``ifelse(c, a, b)``; parsed as the ternary ``c ? a : b``."""

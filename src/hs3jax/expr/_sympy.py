@@ -24,13 +24,10 @@ from hs3jax.expr._ast import (
     else_chain,
     left_spine,
 )
+from hs3jax.expr._functions import APPROX_EQUAL_ULPS
 
-__all__ = ["APPROX_EQUAL_ULPS", "diff_sympy", "symbol", "to_sympy"]
+__all__ = ["diff_sympy", "symbol", "to_sympy"]
 
-APPROX_EQUAL_ULPS = 4
-"""``a == b`` holds when ``|a - b| <= APPROX_EQUAL_ULPS * eps * max(|a|, |b|)`` (HS3:
-"approximately equal, within a small multiple of the unit of least precision"); ``===`` is exact.
-"""
 _EPS64 = 2.0**-52
 
 _Sym = Any  # sympy is untyped

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.stats import norm
+from scipy.special import ndtri
 
 from hs3jax.errors import ModelError
 from hs3jax.infer.asymptotics import asymptotic_calculator, normalize_test_stat
@@ -16,6 +16,13 @@ from hs3jax.infer.results import HypoTestResult, SignificanceResult
 __all__ = ["hypotest", "significance"]
 
 Pytree = Any
+
+
+def _significance(p: Any) -> Any:
+    """Z = Φ⁻¹(1 − p), the one-sided significance of the p-value ``p``: ``0.0 − ndtri(p)``,
+    equal to ``scipy.stats.norm.isf`` (zero as +0.0), without importing ``scipy.stats``
+    (0.4 s of ``import hs3jax``)."""
+    return 0.0 - ndtri(p)
 
 
 def hypotest(
@@ -73,9 +80,9 @@ def significance(
     p0_exp = tuple(res.CLsb_exp)
     return SignificanceResult(
         p0=res.CLsb,
-        Z=float(norm.isf(res.CLsb)),
+        Z=float(_significance(res.CLsb)),
         p0_exp=p0_exp,
-        Z_exp=tuple(float(v) for v in norm.isf(np.asarray(p0_exp))),
+        Z_exp=tuple(float(v) for v in _significance(np.asarray(p0_exp))),
         q0=res.teststat,
         q0_asimov=res.teststat_asimov,
         poi_hat=res.poi_hat,

@@ -24,7 +24,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from scipy.stats import norm
+from scipy.special import ndtr
 
 from hs3jax.errors import ModelError
 from hs3jax.infer.asimov import (
@@ -189,7 +189,7 @@ def toy_hypotest(
         return clsb, clb, clsb / clb if clb > 0 else float("nan")
 
     clsb, clb, cls = pvals(q_obs)
-    quantiles = [float(np.quantile(q_b, norm.cdf(n))) for n in NSIGMA] if q_b.size else []
+    quantiles = [float(np.quantile(q_b, ndtr(n))) for n in NSIGMA] if q_b.size else []
     band = [pvals(q) for q in quantiles] or [(float("nan"),) * 3] * 5
     return HypoTestResult(
         poi_value=float(mu),
