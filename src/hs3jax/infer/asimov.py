@@ -206,7 +206,7 @@ def asimov_data(model: Model, pars: jax.Array | np.ndarray, inputs: Pytree = Non
         else:
             g, h = (
                 np.asarray(v)
-                for v in _derivs_jit(model)(p, jnp.asarray(a), inputs, _other_data(model))
+                for v in _derivs_jit(model)(p, device_array(a), inputs, _other_data(model))
             )
             aux = device_array(_aux_from_derivatives(a, g, h, constraint_kinds(model)))
         # host path: the jitted events program, not the traced function op by op
