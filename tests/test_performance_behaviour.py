@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import hs3jax
-from conftest import ROOT, counting_compilations
+from conftest import _COMPILE, ROOT, counting_compilations
 from hs3jax.compile import compile_model
 
 SIMPLE = ROOT / "tests" / "data" / "pyhf" / "simple.json"
@@ -334,17 +334,32 @@ def test_import_leaves_sympy_and_scipy_stats_alone() -> None:
     ids=["pyhf", "hs3-histfactory"],
 )
 def test_building_a_model_compiles_nothing(path: Path) -> None:
-    """Loading and building a model moves its arrays to the device without compiling: JAX's
-    caches are cleared first, so each ``jnp.asarray`` of a numpy array would compile a program
-    of its own (eleven on a published likelihood, 0.18 of its 0.25 s build), as would running
-    a bounded constraint's integral on probe arrays to see whether it has a closed form."""
-    jax.clear_caches()
-    with counting_compilations() as compiled:
-        model = hs3jax.load(path).model()
-    assert compiled == []
-    with counting_compilations() as first_nll:
-        model.nll(np.asarray(model.init))
-    assert len(first_nll) == 2, first_nll  # the templates' preparation and the NLL itself
+    """Loading and building a model moves its arrays to the device without compiling: each
+    ``jnp.asarray`` of a numpy array would compile a program of its own (eleven on a published
+    likelihood, 0.18 of its 0.25 s build), as would running a bounded constraint's integral on
+    probe arrays to see whether it has a closed form. In a fresh process, so that no earlier
+    test has compiled those programs or the model's own (hs3jax keeps its programs per model
+    structure, beyond ``jax.clear_caches``)."""
+    code = (
+        "import sys, json, numpy as np, jax, jax.monitoring, hs3jax\n"
+        "seen = []\n"
+        "jax.monitoring.register_event_duration_secs_listener(\n"
+        f"    lambda e, d, **k: seen.append(e) if e == {_COMPILE!r} else None)\n"
+        "model = hs3jax.load(sys.argv[1]).model()\n"
+        "built = len(seen)\n"
+        "model.nll(np.asarray(model.init))\n"
+        "print(json.dumps([built, len(seen) - built]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    built, first_nll = json.loads(done.stdout.splitlines()[-1])
+    assert built == 0
+    assert first_nll == 2  # the templates' preparation and the NLL itself
 
 
 # -- fits: one compiled program per structure -----------------------------------------------

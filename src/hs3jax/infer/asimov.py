@@ -202,7 +202,8 @@ def asimov_data(model: Model, pars: jax.Array | np.ndarray, inputs: Pytree = Non
         if a.shape[0] == 0:
             aux = device_array(a)
         elif model.expected_aux is not None:
-            aux = device_array(model.expected_aux(np.asarray(p), inputs))
+            # the host table on the host vector: no round trip through the device copy ``p``
+            aux = device_array(model.expected_aux(np.asarray(pars, dtype=np.float64), inputs))
         else:
             g, h = (
                 np.asarray(v)
